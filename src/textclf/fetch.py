@@ -1,0 +1,217 @@
+"""Obtain the IMDB reviews as one table of verified records.
+
+The archive is read straight from its gzip stream (no 100k-file extraction) into
+records ``(split, label, id, rating, movie, text)``. A *content* fingerprint over
+the sorted records pins the data: the canonical archive and any mirror of it with
+other tar headers give the same fingerprint, a truncated or edited one does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tarfile
+import urllib.parse
+import urllib.request
+import zlib
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from textclf.errors import TextclfError
+
+CANONICAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+SOURCE_ENV = "TEXTCLF_FETCH_SOURCE"
+CACHE_ENV = "TEXTCLF_CACHE_DIR"
+COLUMNS = ["split", "label", "id", "rating", "movie", "text"]
+LABELLED_DIRS = [("train", "pos"), ("train", "neg"), ("test", "pos"), ("test", "neg")]
+UNSUP_DIR = ("train", "unsup")
+
+_REVIEW = re.compile(r"^aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+_URLS = re.compile(r"^aclImdb/(train|test)/urls_(pos|neg|unsup)\.txt$")
+_MOVIE = re.compile(r"/title/(tt\d+)")
+
+
+def resolve_source(param_source: str) -> str:
+    """The environment wins over params.yaml, so a mirror needs no tracked edit."""
+    return os.environ.get(SOURCE_ENV) or param_source
+
+
+def describe_source(source: str) -> str:
+    return "TensorFlow Datasets imdb_reviews" if source == "tfds" else source
+
+
+def load_records(source: str) -> pd.DataFrame:
+    """Records from ``source``: an http(s) URL, a file:// URL, a local path or ``tfds``."""
+    if source == "tfds":
+        return records_from_tfds()
+    parsed = urllib.parse.urlparse(source)
+    if parsed.scheme in ("http", "https"):
+        return records_from_archive(download(source))
+    if parsed.scheme == "file":
+        return records_from_archive(Path(urllib.request.url2pathname(parsed.path)))
+    if parsed.scheme and len(parsed.scheme) > 1:  # one letter is a Windows drive
+        raise TextclfError(f"unsupported source scheme '{parsed.scheme}://' in {source!r}")
+    return records_from_archive(Path(source).expanduser())
+
+
+def cache_dir() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "textclf"
+    return Path(os.environ.get(CACHE_ENV, default))
+
+
+def download(url: str) -> Path:
+    """Download once into the user cache, with a progress bar; reuse it afterwards.
+
+    A stale or damaged cached file is caught by the fingerprint check, whose
+    message says where the file is.
+    """
+    target = cache_dir() / Path(urllib.parse.urlparse(url).path).name
+    if target.exists():
+        print(f"using cached download {target}")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with partial.open("wb") as out, tqdm(
+                total=total, unit="B", unit_scale=True, desc=f"downloading {target.name}"
+            ) as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except (OSError, ValueError) as error:
+        partial.unlink(missing_ok=True)
+        raise TextclfError(f"cannot download {url}: {error}") from None
+    os.replace(partial, target)
+    return target
+
+
+def movie_id(url: str) -> str:
+    match = _MOVIE.search(url)
+    return match.group(1) if match else url.strip()
+
+
+def records_from_archive(path: Path) -> pd.DataFrame:
+    """Parse an archive in the aclImdb layout, checking it is complete and UTF-8."""
+    if not path.is_file():
+        raise TextclfError(f"archive not found: {path}")
+    reviews: list[tuple[str, str, int, int, str]] = []
+    urls: dict[tuple[str, str], list[str]] = {}
+    try:
+        # Stream mode reads the gzip once, front to back: no seeking, no extraction.
+        with tarfile.open(path, "r|gz") as archive:
+            for member in tqdm(archive, desc=f"reading {path.name}", unit=" files", mininterval=2):
+                if not member.isfile():
+                    continue
+                name = member.name.removeprefix("./")
+                review = _REVIEW.match(name)
+                url_list = _URLS.match(name)
+                if not (review or url_list):
+                    continue
+                payload = archive.extractfile(member).read()
+                try:
+                    content = payload.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise TextclfError(
+                        f"{name} in {path} is not valid UTF-8 "
+                        f"(byte 0x{payload[error.start]:02x} at offset {error.start})"
+                    ) from None
+                if review:
+                    split, label, review_id, rating = review.groups()
+                    reviews.append((split, label, int(review_id), int(rating), content))
+                else:
+                    urls[url_list.groups()] = content.splitlines()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise TextclfError(f"archive {path} is truncated or corrupt ({error})") from None
+    return _attach_movies(reviews, urls, path)
+
+
+def _attach_movies(reviews, urls, path: Path) -> pd.DataFrame:
+    frame = pd.DataFrame(reviews, columns=["split", "label", "id", "rating", "text"])
+    present = set(zip(frame["split"], frame["label"]))
+    for split, label in LABELLED_DIRS:
+        if (split, label) not in present:
+            raise TextclfError(f"archive {path} has no reviews in aclImdb/{split}/{label}/")
+    movies = []
+    for split, label, review_id in zip(frame["split"], frame["label"], frame["id"]):
+        lines = urls.get((split, label))
+        if lines is None:
+            raise TextclfError(
+                f"archive {path} lacks aclImdb/{split}/urls_{label}.txt "
+                "(review id N is line N there; it names each review's movie)"
+            )
+        if review_id >= len(lines):
+            raise TextclfError(
+                f"aclImdb/{split}/urls_{label}.txt in {path} has {len(lines)} lines, "
+                f"but review id {review_id} needs line {review_id}"
+            )
+        movies.append(movie_id(lines[review_id]))
+    frame["movie"] = movies
+    return canonical_order(frame)
+
+
+def records_from_tfds() -> pd.DataFrame:
+    """The same reviews through tensorflow-datasets' ``imdb_reviews``.
+
+    TFDS keeps only text and label: there are no review ids, ratings or movie
+    URLs, so ids are the order within each (split, label), ratings are 0 and
+    movies empty (prepare then treats every review as its own movie).
+    """
+    import tensorflow_datasets as tfds
+
+    rows = []
+    for tfds_split, split in (("train", "train"), ("test", "test"), ("unsupervised", "train")):
+        dataset = tfds.load("imdb_reviews", split=tfds_split, shuffle_files=False)
+        counters = {"pos": 0, "neg": 0, "unsup": 0}
+        for example in tfds.as_numpy(dataset):
+            # TFDS labels: 0 = neg, 1 = pos; the unsupervised split has -1.
+            label = "unsup" if tfds_split == "unsupervised" else ("neg", "pos")[int(example["label"])]
+            try:
+                text = example["text"].decode("utf-8")
+            except UnicodeDecodeError:
+                raise TextclfError(f"a review in TFDS split {tfds_split} is not valid UTF-8") from None
+            rows.append((split, label, counters[label], 0, "", text))
+            counters[label] += 1
+    return canonical_order(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def canonical_order(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"id": "int64", "rating": "int64"})
+    return frame[COLUMNS].sort_values(["split", "label", "id"], kind="stable").reset_index(drop=True)
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """sha256 over the sorted (split, label, id, rating, text) records.
+
+    One JSON array per line makes the encoding unambiguous whatever the text holds.
+    """
+    digest = hashlib.sha256()
+    ordered = canonical_order(frame)
+    for record in zip(ordered["split"], ordered["label"], ordered["id"], ordered["rating"], ordered["text"]):
+        split, label, review_id, rating, text = record
+        line = json.dumps([split, label, int(review_id), int(rating), text], ensure_ascii=False)
+        digest.update(line.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def verify(frame: pd.DataFrame, expected: str | None, source: str) -> str:
+    actual = fingerprint(frame)
+    if expected is None:
+        print(f"warning: fetch.fingerprint is not set; the records from {source} have "
+              f"fingerprint {actual} (pin it in params.yaml)")
+    elif actual != expected:
+        raise TextclfError(
+            f"fingerprint mismatch for {source}: expected {expected}, got {actual} "
+            "(the archive is altered or incomplete; a cached download lives in "
+            f"{cache_dir()})"
+        )
+    return actual
+
+
+def write_records(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_parquet(path, index=False)

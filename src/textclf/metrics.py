@@ -1,0 +1,87 @@
+"""Binary classification metrics and curves in plain NumPy.
+
+Written out rather than imported so the pipeline needs no scikit-learn and the
+curve points DVC plots are exactly the ones the AUC is computed from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def log_loss_from_logits(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Mean binary cross-entropy, stable for large |logit|."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+
+def _ranked_counts(labels: np.ndarray, scores: np.ndarray):
+    """True and false positives when thresholding at each distinct score, high to low."""
+    order = np.argsort(-np.asarray(scores), kind="mergesort")
+    sorted_scores = np.asarray(scores)[order]
+    sorted_labels = np.asarray(labels)[order].astype(np.int64)
+    last_of_each_score = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(sorted_scores) - 1]
+    true_positives = np.cumsum(sorted_labels)[last_of_each_score]
+    false_positives = 1 + last_of_each_score - true_positives
+    return true_positives, false_positives, sorted_scores[last_of_each_score]
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tps, fps, thresholds = _ranked_counts(labels, scores)
+    tpr = np.r_[0.0, tps / max(tps[-1], 1)]
+    fpr = np.r_[0.0, fps / max(fps[-1], 1)]
+    return fpr, tpr, np.r_[np.inf, thresholds]
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return float(np.trapezoid(tpr, fpr))
+
+
+def precision_recall_curve(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tps, fps, thresholds = _ranked_counts(labels, scores)
+    precision = tps / (tps + fps)
+    recall = tps / max(tps[-1], 1)
+    return precision, recall, thresholds
+
+
+def confusion(labels: np.ndarray, predictions: np.ndarray) -> dict[str, int]:
+    labels, predictions = np.asarray(labels).astype(bool), np.asarray(predictions).astype(bool)
+    return {
+        "true_positives": int(np.sum(labels & predictions)),
+        "false_positives": int(np.sum(~labels & predictions)),
+        "true_negatives": int(np.sum(~labels & ~predictions)),
+        "false_negatives": int(np.sum(labels & ~predictions)),
+    }
+
+
+def binary_report(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+    """Accuracy, loss, precision, recall, F1 and ROC-AUC, rounded for stable diffs."""
+    probabilities = sigmoid(logits)
+    counts = confusion(labels, probabilities >= 0.5)
+    predicted_positive = counts["true_positives"] + counts["false_positives"]
+    actual_positive = counts["true_positives"] + counts["false_negatives"]
+    precision = counts["true_positives"] / predicted_positive if predicted_positive else 0.0
+    recall = counts["true_positives"] / actual_positive if actual_positive else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    report = {
+        "accuracy": (counts["true_positives"] + counts["true_negatives"]) / len(labels),
+        "loss": log_loss_from_logits(labels, logits),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "roc_auc": roc_auc(labels, probabilities),
+    }
+    return {name: round(float(value), 6) for name, value in report.items()}
+
+
+def thin(n_points: int, max_points: int) -> np.ndarray:
+    """Evenly spaced indices (ends included) so curve files stay small in git."""
+    if n_points <= max_points:
+        return np.arange(n_points)
+    return np.unique(np.linspace(0, n_points - 1, max_points).round().astype(int))

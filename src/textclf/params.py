@@ -1,0 +1,106 @@
+"""Read params.yaml and check each stage's block before any work starts.
+
+A typo or a bad value should fail in a second with the key's full name, not
+after an hour of training with a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from textclf.errors import TextclfError
+
+Check = Callable[[Any], str | None]  # returns a complaint, or None when the value is fine
+
+
+def positive_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return "must be a positive integer"
+    return None
+
+
+def non_negative_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return "must be an integer >= 0"
+    return None
+
+
+def positive_float(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return "must be a number > 0"
+    if not math.isfinite(value):
+        return "must be finite"
+    return None
+
+
+def fraction(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        return "must be a number strictly between 0 and 1"
+    return None
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "must be a non-empty string"
+
+
+def optional(check: Check) -> Check:
+    def check_optional(value: Any) -> str | None:
+        return None if value is None else check(value)
+
+    return check_optional
+
+
+def one_of(*choices: str) -> Check:
+    def check_choice(value: Any) -> str | None:
+        if value in choices:
+            return None
+        return "must be one of " + ", ".join(repr(c) for c in choices)
+
+    return check_choice
+
+
+def read_params(path: str | Path = "params.yaml") -> dict:
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            params = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise TextclfError(f"{path}: file not found (run from the project root)") from None
+    except yaml.YAMLError as error:
+        raise TextclfError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+    if not isinstance(params, dict):
+        raise TextclfError(f"{path}: expected a mapping of stage blocks at the top level")
+    return params
+
+
+def checked_block(
+    params: dict, name: str, schema: dict[str, Check], source: str = "params.yaml"
+) -> dict:
+    """Return the block at dotted ``name`` after checking every key in ``schema``.
+
+    Keys that are not in the schema are refused too: a misspelt key that is
+    silently ignored is worse than an error.
+    """
+    block = params
+    for part in name.split("."):
+        block = block.get(part) if isinstance(block, dict) else None
+    if not isinstance(block, dict):
+        raise TextclfError(f"{source}: missing block '{name}'")
+    for key, check in schema.items():
+        if key not in block:
+            raise TextclfError(f"{source}: missing key '{name}.{key}'")
+        complaint = check(block[key])
+        if complaint:
+            raise TextclfError(f"{source}: {name}.{key} {complaint}, got {block[key]!r}")
+    unknown = sorted(set(block) - set(schema))
+    if unknown:
+        raise TextclfError(f"{source}: unknown key '{name}.{unknown[0]}'")
+    return block

@@ -45,11 +45,8 @@ def limit_per_label(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.Dat
     """Keep at most ``limit`` reviews per (split, label): a seeded, quick slice."""
     if limit is None:
         return frame
-    return (
-        frame.groupby(["split", "label"], group_keys=False, sort=True)
-        .apply(lambda group: group.sample(n=min(limit, len(group)), random_state=seed))
-        .sort_index()
-    )
+    shuffled = frame.sample(frac=1.0, random_state=seed)
+    return shuffled.groupby(["split", "label"], sort=False).head(limit).sort_index()
 
 
 def movie_disjoint_split(train: pd.DataFrame, fraction: float, seed: int) -> np.ndarray:

@@ -8,6 +8,7 @@ other tar headers give the same fingerprint, a truncated or edited one does not.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -104,7 +105,9 @@ def records_from_archive(path: Path) -> pd.DataFrame:
     urls: dict[tuple[str, str], list[str]] = {}
     try:
         # Stream mode reads the gzip once, front to back: no seeking, no extraction.
-        with tarfile.open(path, "r|gz") as archive:
+        # tarfile stops quietly at a short read, so the gzip stream is drained to
+        # its end afterwards: that is where gzip checks its length and CRC trailer.
+        with gzip.open(path, "rb") as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in tqdm(archive, desc=f"reading {path.name}", unit=" files", mininterval=2):
                 if not member.isfile():
                     continue
@@ -126,6 +129,8 @@ def records_from_archive(path: Path) -> pd.DataFrame:
                     reviews.append((split, label, int(review_id), int(rating), content))
                 else:
                     urls[url_list.groups()] = content.splitlines()
+            while stream.read(1 << 20):
+                pass
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise TextclfError(f"archive {path} is truncated or corrupt ({error})") from None
     return _attach_movies(reviews, urls, path)
@@ -162,6 +167,7 @@ def records_from_tfds() -> pd.DataFrame:
     URLs, so ids are the order within each (split, label), ratings are 0 and
     movies empty (prepare then treats every review as its own movie).
     """
+    import textclf.tf_runtime  # noqa: F401  (quiet, Keras-2 TensorFlow before TFDS loads it)
     import tensorflow_datasets as tfds
 
     rows = []

@@ -7,12 +7,40 @@ resolve ``tf.keras`` to the same package.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import textclf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-
-import tensorflow as tf
-import tf_keras as keras
-
 from textclf.errors import TextclfError
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Hide what TensorFlow's C++ side prints before its log level applies.
+
+    On import and on the first device query TensorFlow writes oneDNN and
+    missing-CUDA notices straight to file descriptor 2, ignoring
+    TF_CPP_MIN_LOG_LEVEL; they would bury a stage's one-line error. Setting
+    TF_CPP_MIN_LOG_LEVEL to 0 or 1 shows them again.
+    """
+    if int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")) < 2:
+        yield
+        return
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+with _native_stderr_silenced():
+    import tensorflow as tf
+    import tf_keras as keras
+
+    _GPUS = tf.config.list_physical_devices("GPU")
 
 if not tf.keras.layers.Dense.__module__.startswith("tf_keras"):
     raise TextclfError(
@@ -28,8 +56,7 @@ def seed_everything(seed: int) -> None:
 
 
 def device_summary() -> str:
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"{len(gpus)} GPU(s)" if gpus else "CPU"
+    return f"{len(_GPUS)} GPU(s)" if _GPUS else "CPU"
 
 
 __all__ = ["tf", "keras", "seed_everything", "device_summary"]

@@ -1,0 +1,118 @@
+import tarfile
+
+import pytest
+
+from conftest import archive_members, write_archive
+from textclf import fetch
+from textclf.errors import TextclfError
+
+
+def test_archive_records_carry_split_label_id_rating_and_movie(tiny_archive):
+    records = fetch.records_from_archive(tiny_archive)
+    assert list(records.columns) == fetch.COLUMNS
+    assert records.groupby(["split", "label"]).size().to_dict() == {
+        ("test", "neg"): 40, ("test", "pos"): 40, ("train", "neg"): 40, ("train", "pos"): 40, ("train", "unsup"): 40,
+    }
+    first = records[(records["split"] == "train") & (records["label"] == "pos") & (records["id"] == 4)].iloc[0]
+    assert first["movie"] == "tt0100001"  # line 4 of urls_pos.txt: reviews 3, 4 and 5 share a movie
+    assert 7 <= first["rating"] <= 10
+    assert set(records.loc[records["label"] == "unsup", "rating"]) == {0}
+
+
+def test_fingerprint_ignores_tar_headers_but_not_content(tmp_path):
+    members = archive_members(per_label=10)
+    original = fetch.records_from_archive(write_archive(tmp_path / "a.tar.gz", members))
+    repacked = fetch.records_from_archive(write_archive(tmp_path / "b.tar.gz", members, mtime=123456, reverse=True))
+    assert fetch.fingerprint(original) == fetch.fingerprint(repacked)
+
+    edited = dict(members)
+    edited["aclImdb/test/neg/3_" + next(n.split("_")[1] for n in members if n.startswith("aclImdb/test/neg/3_"))] += b"!"
+    changed = fetch.records_from_archive(write_archive(tmp_path / "c.tar.gz", edited))
+    assert fetch.fingerprint(changed) != fetch.fingerprint(original)
+
+
+def test_file_url_and_plain_path_give_the_same_records(tiny_archive):
+    by_path = fetch.load_records(str(tiny_archive))
+    by_url = fetch.load_records(tiny_archive.as_uri())
+    assert by_path.equals(by_url)
+
+
+def test_verify_rejects_a_mismatching_pin(tiny_archive):
+    records = fetch.records_from_archive(tiny_archive)
+    with pytest.raises(TextclfError, match="fingerprint mismatch"):
+        fetch.verify(records, "0" * 64, str(tiny_archive))
+    assert fetch.verify(records, fetch.fingerprint(records), str(tiny_archive)) == fetch.fingerprint(records)
+
+
+def test_truncated_archive_is_reported(tiny_archive, tmp_path):
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(tiny_archive.read_bytes()[: tiny_archive.stat().st_size // 2])
+    with pytest.raises(TextclfError, match="truncated or corrupt"):
+        fetch.records_from_archive(truncated)
+
+
+def test_missing_split_directory_is_reported(tmp_path):
+    members = {name: data for name, data in archive_members(per_label=5).items() if "/test/neg/" not in name}
+    with pytest.raises(TextclfError, match=r"no reviews in aclImdb/test/neg/"):
+        fetch.records_from_archive(write_archive(tmp_path / "a.tar.gz", members))
+
+
+def test_missing_url_list_is_reported(tmp_path):
+    members = archive_members(per_label=5)
+    del members["aclImdb/train/urls_pos.txt"]
+    with pytest.raises(TextclfError, match="lacks aclImdb/train/urls_pos.txt"):
+        fetch.records_from_archive(write_archive(tmp_path / "a.tar.gz", members))
+
+
+def test_non_utf8_review_is_named(tmp_path):
+    members = archive_members(per_label=5)
+    name = next(n for n in members if n.startswith("aclImdb/train/pos/2_"))
+    members[name] = b"caf\xe9 au lait"
+    with pytest.raises(TextclfError, match=rf"{name} .* not valid UTF-8 \(byte 0xe9 at offset 3\)"):
+        fetch.records_from_archive(write_archive(tmp_path / "a.tar.gz", members))
+
+
+def test_missing_archive_and_unknown_scheme(tmp_path):
+    with pytest.raises(TextclfError, match="archive not found"):
+        fetch.load_records(str(tmp_path / "nope.tar.gz"))
+    with pytest.raises(TextclfError, match="unsupported source scheme 'ftp://'"):
+        fetch.load_records("ftp://example.org/aclImdb_v1.tar.gz")
+
+
+def test_environment_overrides_the_source_param(monkeypatch):
+    monkeypatch.setenv(fetch.SOURCE_ENV, "/mirror/aclImdb_v1.tar.gz")
+    assert fetch.resolve_source(fetch.CANONICAL_URL) == "/mirror/aclImdb_v1.tar.gz"
+    monkeypatch.delenv(fetch.SOURCE_ENV)
+    assert fetch.resolve_source(fetch.CANONICAL_URL) == fetch.CANONICAL_URL
+
+
+def test_download_goes_through_the_cache(tiny_archive, tmp_path, monkeypatch):
+    """An http(s) source is downloaded once into the cache, then reused."""
+    import http.server
+    import threading
+    from functools import partial
+
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tiny_archive.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(fetch.CACHE_ENV, str(tmp_path / "cache"))
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{tiny_archive.name}"
+        downloaded = fetch.load_records(url)
+    finally:
+        server.shutdown()
+    assert (tmp_path / "cache" / tiny_archive.name).read_bytes() == tiny_archive.read_bytes()
+    assert downloaded.equals(fetch.records_from_archive(tiny_archive))
+    assert fetch.load_records(url).equals(downloaded)  # served from the cache: the server is gone
+
+
+def test_tfds_source_with_tfds_mock_data():
+    tfds = pytest.importorskip("tensorflow_datasets")
+    with tfds.testing.mock_data(num_examples=6):
+        records = fetch.load_records("tfds")
+    assert list(records.columns) == fetch.COLUMNS
+    assert (records["split"] == "test").sum() == 6
+    assert set(records["label"]) <= {"pos", "neg", "unsup"}
+    assert (records["label"] == "unsup").sum() == 6
+    assert records["text"].map(lambda t: isinstance(t, str)).all()
+    assert len(fetch.fingerprint(records)) == 64

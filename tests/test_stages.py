@@ -1,0 +1,127 @@
+"""Stage scripts run as DVC runs them: subprocesses in a project directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import archive_members, make_project, write_archive
+
+pytestmark = pytest.mark.slow
+
+
+def run_stage(project, name, **env):
+    environment = {key: value for key, value in os.environ.items() if key != "TEXTCLF_FETCH_SOURCE"} | env
+    return subprocess.run(
+        [sys.executable, f"stages/{name}.py"], cwd=project, capture_output=True, text=True, env=environment
+    )
+
+
+def edit_params(project, block, **values):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params[block].update(values)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def assert_one_line_error(result, fragment):
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "files/s" not in line]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert fragment in lines[0]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A project on the tiny archive, run through every stage once."""
+    root = tmp_path_factory.mktemp("stages")
+    archive = write_archive(root / "aclImdb_v1.tar.gz", archive_members(per_label=40))
+    project = make_project(root / "project", archive)
+    for name in ("fetch", "prepare", "vectorize", "train", "evaluate"):
+        result = run_stage(project, name)
+        assert result.returncode == 0, f"{name} failed:\n{result.stderr}"
+    return project
+
+
+def test_every_stage_writes_its_outputs(project):
+    for path in [
+        "data/raw/imdb.parquet", "data/prepared/train.parquet", "data/prepared/unsup.parquet", "data/vocab.txt",
+        "data/vectorized/test_tokens.npy", "models/classifier.keras", "metrics/train_history.tsv",
+        "plots/evaluate/confusion.csv", "plots/evaluate/roc.csv", "plots/roc.png", "plots/training_curves.png",
+    ]:
+        assert (project / path).exists(), path
+    report = json.loads((project / "metrics/data_report.json").read_text())
+    assert report["counts"]["test"]["total"] == 80
+    evaluation = json.loads((project / "metrics/evaluate.json").read_text())
+    assert set(evaluation) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
+    assert evaluation["accuracy"] > 0.8  # the synthetic cue words make this easy
+    assert list(project.rglob(".*.tmp-*")) == []
+
+
+def test_fetch_output_is_the_same_for_path_and_file_url(project):
+    before = (project / "data/raw/imdb.parquet").read_bytes()
+    result = run_stage(project, "fetch", TEXTCLF_FETCH_SOURCE=(project.parent / "aclImdb_v1.tar.gz").as_uri())
+    assert result.returncode == 0, result.stderr
+    assert (project / "data/raw/imdb.parquet").read_bytes() == before
+
+
+@pytest.fixture
+def fresh_project(tmp_path):
+    archive = write_archive(tmp_path / "aclImdb_v1.tar.gz", archive_members(per_label=10))
+    return make_project(tmp_path / "project", archive)
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        ("truncate", "is truncated or corrupt"),
+        ("drop_test_neg", "has no reviews in aclImdb/test/neg/"),
+        ("latin1", "is not valid UTF-8"),
+        ("edit", "fingerprint mismatch"),
+    ],
+)
+def test_fetch_rejects_bad_archives_without_output(fresh_project, damage, fragment):
+    archive = fresh_project.parent / "aclImdb_v1.tar.gz"
+    members = archive_members(per_label=10)
+    if damage == "truncate":
+        archive.write_bytes(archive.read_bytes()[:-300])
+    else:
+        if damage == "drop_test_neg":
+            members = {name: data for name, data in members.items() if "/test/neg/" not in name}
+        else:
+            name = next(n for n in members if n.startswith("aclImdb/train/neg/1_"))
+            members[name] = b"na\xefve" if damage == "latin1" else members[name] + b" extra"
+        write_archive(archive, members)
+    result = run_stage(fresh_project, "fetch")
+    assert_one_line_error(result, fragment)
+    assert not (fresh_project / "data/raw").exists() or not any((fresh_project / "data/raw").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("block", "values", "fragment"),
+    [
+        ("train", {"epochs": -1}, "train.epochs must be a positive integer, got -1"),
+        ("train", {"model": "gpt"}, "unknown model 'gpt'"),
+        ("prepare", {"validation_fraction": 1.5}, "prepare.validation_fraction must be a number strictly between 0 and 1"),
+    ],
+)
+def test_bad_params_fail_before_any_output(fresh_project, block, values, fragment):
+    edit_params(fresh_project, block, **values)
+    result = run_stage(fresh_project, "train" if block == "train" else "prepare")
+    assert_one_line_error(result, fragment)
+    assert not (fresh_project / "models").exists() and not (fresh_project / "metrics").exists()
+
+
+def test_missing_param_key_is_named(fresh_project):
+    params = yaml.safe_load((fresh_project / "params.yaml").read_text())
+    del params["models"]["bow_mean"]["hidden_units"]
+    (fresh_project / "params.yaml").write_text(yaml.safe_dump(params))
+    assert_one_line_error(run_stage(fresh_project, "train"), "missing key 'models.bow_mean.hidden_units'")
+
+
+def test_a_stage_without_its_inputs_says_what_to_run(fresh_project):
+    assert_one_line_error(run_stage(fresh_project, "prepare"), "run `dvc repro fetch`")

@@ -1,0 +1,31 @@
+# Two commands set everything up on a fresh machine with Python 3.10-3.12:
+#   make run   - virtual environment, install, `dvc repro`
+#   make test  - virtual environment, install, the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Stage commands call `python` and `dvc`: they must be the virtual environment's.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install run test smoke clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+run: install
+	dvc repro
+
+test: install
+	python -m pytest
+
+# The pipeline on a slice of the real archive, in a throwaway clone (what CI runs after the tests).
+smoke: install
+	bash benchmarks/smoke_run.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache

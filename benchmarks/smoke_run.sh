@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run the whole pipeline on a slice of the real IMDB archive and check its accuracy.
+#
+# It works in a throwaway clone of HEAD and sets the slice with `dvc exp run -S`,
+# so the committed params.yaml, dvc.lock and metrics are never touched.
+#   ARCHIVE        the archive to read (default: ../shared/data/aclImdb_v1.tar.gz)
+#   LIMIT          reviews per (split, label) (default: 2500)
+#   MIN_ACCURACY   fail below this test accuracy (default: 0.80)
+#   RESULT         where to write the figures as JSON (default: smoke_result.json)
+set -euo pipefail
+
+root=$(git rev-parse --show-toplevel)
+archive=$(realpath "${ARCHIVE:-$root/../shared/data/aclImdb_v1.tar.gz}")
+limit=${LIMIT:-2500}
+min_accuracy=${MIN_ACCURACY:-0.80}
+result=$(realpath -m "${RESULT:-$root/smoke_result.json}")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+git clone --quiet "$root" "$work/repo"
+cd "$work/repo"
+# dvc exp run records the experiment as a git commit, which needs an identity.
+git config user.name "textclf smoke run"
+git config user.email "smoke@localhost"
+
+start=$(date +%s)
+TEXTCLF_FETCH_SOURCE="$archive" dvc exp run --quiet -S "prepare.limit_per_label=$limit"
+seconds=$(( $(date +%s) - start ))
+
+python - "$min_accuracy" "$seconds" "$limit" "$result" <<'PY'
+import json, sys
+
+min_accuracy, seconds, limit, result = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+metrics = json.load(open("metrics/evaluate.json"))
+train = json.load(open("metrics/train.json"))
+figures = {"limit_per_label": limit, "pipeline_seconds": seconds, "test": metrics, "best_epoch": train["best_epoch"]}
+json.dump(figures, open(result, "w"), indent=2, sort_keys=True)
+print(f"smoke run: {limit} reviews per split and label, {seconds} s, test accuracy {metrics['accuracy']:.4f}")
+if metrics["accuracy"] < min_accuracy:
+    sys.exit(f"error: smoke run accuracy {metrics['accuracy']:.4f} is below {min_accuracy}")
+PY

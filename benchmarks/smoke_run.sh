@@ -5,7 +5,7 @@
 # so the committed params.yaml, dvc.lock and metrics are never touched.
 #   ARCHIVE        the archive to read (default: ../shared/data/aclImdb_v1.tar.gz)
 #   LIMIT          reviews per (split, label) (default: 2500)
-#   MIN_ACCURACY   fail below this test accuracy (default: 0.80)
+#   MIN_ACCURACY   fail if bow_mean or ngram scores below this test accuracy (default: 0.80)
 #   RESULT         where to write the figures as JSON (default: smoke_result.json)
 set -euo pipefail
 
@@ -24,18 +24,23 @@ git config user.name "textclf smoke run"
 git config user.email "smoke@localhost"
 
 start=$(date +%s)
-TEXTCLF_FETCH_SOURCE="$archive" dvc exp run --quiet -S "prepare.limit_per_label=$limit"
+# One epoch is enough to prove the slow parts run (BiLSTMs, pretraining, the
+# transfer cells); the figures checked below come from bow_mean and ngram.
+TEXTCLF_FETCH_SOURCE="$archive" dvc exp run --quiet -S "prepare.limit_per_label=$limit" \
+  -S models.bilstm.epochs=1 -S models.bilstm_stacked.epochs=1 -S pretrain.epochs=1 \
+  -S pretrain.vocab_size=5000 -S hub_models.hub_dnn.epochs=1 -S transfer.epochs=1 -S "transfer.sizes=[250]"
 seconds=$(( $(date +%s) - start ))
 
 python - "$min_accuracy" "$seconds" "$limit" "$result" <<'PY'
 import json, sys
 
 min_accuracy, seconds, limit, result = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-metrics = json.load(open("metrics/evaluate.json"))
-train = json.load(open("metrics/train.json"))
-figures = {"limit_per_label": limit, "pipeline_seconds": seconds, "test": metrics, "best_epoch": train["best_epoch"]}
+board = json.load(open("metrics/leaderboard.json"))
+figures = {"limit_per_label": limit, "pipeline_seconds": seconds, "leaderboard": board}
 json.dump(figures, open(result, "w"), indent=2, sort_keys=True)
-print(f"smoke run: {limit} reviews per split and label, {seconds} s, test accuracy {metrics['accuracy']:.4f}")
-if metrics["accuracy"] < min_accuracy:
-    sys.exit(f"error: smoke run accuracy {metrics['accuracy']:.4f} is below {min_accuracy}")
+print(f"smoke run: {limit} reviews per split and label, {seconds} s")
+print("\n".join(f"  {name}: test accuracy {row['accuracy']:.4f}" for name, row in board.items()))
+for name in ("bow_mean", "ngram"):
+    if board[name]["accuracy"] < min_accuracy:
+        sys.exit(f"error: smoke run accuracy of {name}, {board[name]['accuracy']:.4f}, is below {min_accuracy}")
 PY

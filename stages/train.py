@@ -1,5 +1,6 @@
-"""Stage train: fit the configured model with early stopping; log per-epoch curves."""
+"""Stage train@<model>: fit one model of the zoo with early stopping; log per-epoch curves."""
 
+import argparse
 import time
 from pathlib import Path
 
@@ -9,57 +10,45 @@ from textclf.cli import run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import device_summary, seed_everything
 
-ENCODED = Path("data/vectorized")
-VOCABULARY = Path("data/vocab.txt")
-MODEL = Path("models/classifier.keras")
-SUMMARY = Path("metrics/train.json")
-HISTORY = Path("metrics/train_history.tsv")
-TIMING = Path("metrics/timings/train.json")
-CURVES = Path("plots/training_curves.png")
-SCHEMA = {
-    "model": p.text,
-    "seed": p.non_negative_int,
-    "batch_size": p.positive_int,
-    "epochs": p.positive_int,
-    "learning_rate": p.positive_float,
-    "patience": p.non_negative_int,
-}
+FEATURES = Path("data/features")
 
 
 def main() -> None:
-    params = p.read_params()
-    settings = p.checked_block(params, "train", SCHEMA)
-    spec = models.model_spec(settings["model"])
-    hparams = p.checked_block(params, f"models.{settings['model']}", spec.schema)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("name", help="a model under `models:` in params.yaml")
+    name = parser.parse_args().name
+    spec, hparams = models.checked_model_params(p.read_params(), name)
+    feature_dir = FEATURES / hparams["features"]
+    width = vectorizing.input_width(feature_dir, spec.features)
 
-    seed_everything(settings["seed"])
-    vocab_size = vectorizing.vocabulary_size(vectorizing.load_vocabulary(VOCABULARY))
-    train_data = training.make_dataset(*training.load_split(ENCODED, "train"), settings["batch_size"], settings["seed"])
-    validation_data = training.make_dataset(*training.load_split(ENCODED, "validation"), settings["batch_size"])
-    model = spec.build(hparams, vocab_size)
-    training.compile_model(model, settings["learning_rate"])
-    print(f"train: {settings['model']} with {model.count_params():,} parameters on {device_summary()}")
-
+    seed_everything(hparams["seed"])
+    print(f"train@{name}: {hparams['architecture']} on {device_summary()}")
     started = time.perf_counter()
-    rows, best_epoch = training.fit(model, train_data, validation_data, settings["epochs"], settings["patience"])
+    model, rows, best_epoch = training.train_model(
+        spec, hparams, width, vectorizing.load_split(feature_dir, "train"), vectorizing.load_split(feature_dir, "validation")
+    )
     seconds = time.perf_counter() - started
 
-    best = rows[best_epoch - 1]
-    summary = {
-        "model": settings["model"],
-        "parameters": model.count_params(),
-        "epochs_run": len(rows),
-        "best_epoch": best_epoch,
-        "val_loss": round(best["val_loss"], 6),
-        "val_accuracy": round(best["val_accuracy"], 6),
-    }
-    with staged_outputs(MODEL, SUMMARY, HISTORY, TIMING, CURVES) as (model_tmp, summary_tmp, history_tmp, timing_tmp, curves_tmp):
+    outputs = [Path(f"models/{name}/model.keras"), Path(f"metrics/models/{name}/train.json"),
+               Path(f"metrics/models/{name}/history.tsv"), Path(f"metrics/timings/{name}.json"),
+               Path(f"plots/models/{name}/training_curves.png")]
+    with staged_outputs(*outputs) as (model_tmp, summary_tmp, history_tmp, timing_tmp, curves_tmp):
         model.save(model_tmp)
-        write_json(summary_tmp, summary)
+        best = rows[best_epoch - 1]
+        write_json(summary_tmp, {
+            "architecture": hparams["architecture"],
+            "features": hparams["features"],
+            "parameters": model.count_params(),
+            "model_bytes": model_tmp.stat().st_size,
+            "epochs_run": len(rows),
+            "best_epoch": best_epoch,
+            "val_loss": round(best["val_loss"], 6),
+            "val_accuracy": round(best["val_accuracy"], 6),
+        })
         training.write_history(rows, history_tmp)
         write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary()})
         plots.training_curves_png(rows, best_epoch, curves_tmp)
-    print(f"train: kept epoch {best_epoch} of {len(rows)}, val accuracy {best['val_accuracy']:.4f}, {seconds:.0f} s")
+    print(f"train@{name}: kept epoch {best_epoch} of {len(rows)}, val accuracy {rows[best_epoch - 1]['val_accuracy']:.4f}, {seconds:.0f} s")
 
 
 if __name__ == "__main__":

@@ -77,10 +77,23 @@ def make_project(root: Path, archive: Path, **overrides) -> Path:
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
     params["fetch"]["source"] = str(archive)
     params["fetch"]["fingerprint"] = fetch.fingerprint(fetch.records_from_archive(archive))
-    params["vectorize"].update(max_tokens=200, sequence_length=48)
-    params["train"].update(batch_size=16, epochs=30, learning_rate=0.02, patience=4)
+    # Test-sized features and models: the same code paths, seconds instead of minutes.
+    params["features"]["words_20k"].update(max_tokens=200, sequence_length=48)
+    params["features"]["words_1k"].update(max_tokens=100, sequence_length=32)
+    params["features"]["ngrams_1to3"].update(max_tokens=5000)
+    for model in params["models"].values():
+        model.update(batch_size=16, epochs=30, learning_rate=0.02, patience=4)
+    for name in ("bilstm", "bilstm_stacked"):
+        params["models"][name].update(embedding_dim=8, lstm_units=[4] * len(params["models"][name]["lstm_units"]),
+                                      hidden_units=8, epochs=8, learning_rate=0.01)
+    params["pretrain"].update(vocab_size=200, min_count=1, dim=8, epochs=1, batch_size=256, negatives=4, oov_buckets=10)
+    params["hub_models"]["hub_dnn"].update(batch_size=16, epochs=4, learning_rate=0.02, patience=2)
+    params["transfer"].update(sizes=[64], epochs=3, batch_size=16, learning_rate=0.02, patience=1)
     for dotted, value in overrides.items():
-        block, key = dotted.split("__")
-        params[block][key] = value
+        node = params
+        *parents, key = dotted.split("__")
+        for parent in parents:
+            node = node[parent]
+        node[key] = value
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root

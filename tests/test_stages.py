@@ -15,16 +15,19 @@ from conftest import archive_members, make_project, write_archive
 pytestmark = pytest.mark.slow
 
 
-def run_stage(project, name, **env):
+def run_stage(project, name, *args, **env):
     environment = {key: value for key, value in os.environ.items() if key != "TEXTCLF_FETCH_SOURCE"} | env
     return subprocess.run(
-        [sys.executable, f"stages/{name}.py"], cwd=project, capture_output=True, text=True, env=environment
+        [sys.executable, f"stages/{name}.py", *args], cwd=project, capture_output=True, text=True, env=environment
     )
 
 
 def edit_params(project, block, **values):
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params[block].update(values)
+    node = params
+    for part in block.split("."):
+        node = node[part]
+    node.update(values)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
@@ -41,22 +44,24 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("stages")
     archive = write_archive(root / "aclImdb_v1.tar.gz", archive_members(per_label=40))
     project = make_project(root / "project", archive)
-    for name in ("fetch", "prepare", "vectorize", "train", "evaluate"):
-        result = run_stage(project, name)
-        assert result.returncode == 0, f"{name} failed:\n{result.stderr}"
+    steps = [("fetch",), ("prepare",), ("vectorize", "words_20k"), ("train", "bow_mean"), ("evaluate", "bow_mean")]
+    for step in steps:
+        result = run_stage(project, *step)
+        assert result.returncode == 0, f"{step} failed:\n{result.stderr}"
     return project
 
 
 def test_every_stage_writes_its_outputs(project):
     for path in [
-        "data/raw/imdb.parquet", "data/prepared/train.parquet", "data/prepared/unsup.parquet", "data/vocab.txt",
-        "data/vectorized/test_tokens.npy", "models/classifier.keras", "metrics/train_history.tsv",
-        "plots/evaluate/confusion.csv", "plots/evaluate/roc.csv", "plots/roc.png", "plots/training_curves.png",
+        "data/raw/imdb.parquet", "data/prepared/train.parquet", "data/prepared/unsup.parquet",
+        "data/features/words_20k/vocab.txt", "data/features/words_20k/test_tokens.npy", "models/bow_mean/model.keras",
+        "metrics/models/bow_mean/history.tsv", "metrics/timings/bow_mean.json", "plots/models/bow_mean/confusion.csv",
+        "plots/models/bow_mean/roc.csv", "plots/models/bow_mean/roc.png", "plots/models/bow_mean/training_curves.png",
     ]:
         assert (project / path).exists(), path
     report = json.loads((project / "metrics/data_report.json").read_text())
     assert report["counts"]["test"]["total"] == 80
-    evaluation = json.loads((project / "metrics/evaluate.json").read_text())
+    evaluation = json.loads((project / "metrics/models/bow_mean/evaluate.json").read_text())
     assert set(evaluation) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
     assert evaluation["accuracy"] > 0.8  # the synthetic cue words make this easy
     assert list(project.rglob(".*.tmp-*")) == []
@@ -104,14 +109,18 @@ def test_fetch_rejects_bad_archives_without_output(fresh_project, damage, fragme
 @pytest.mark.parametrize(
     ("block", "values", "fragment"),
     [
-        ("train", {"epochs": -1}, "train.epochs must be a positive integer, got -1"),
-        ("train", {"model": "gpt"}, "unknown model 'gpt'"),
+        ("models.bow_mean", {"epochs": -1}, "models.bow_mean.epochs must be a positive integer, got -1"),
+        ("models.bow_mean", {"architecture": "gpt"}, "unknown model 'gpt'"),
+        ("models.bow_mean", {"features": "ngrams_1to3"}, "holds n-gram bags, but the model reads token sequences"),
         ("prepare", {"validation_fraction": 1.5}, "prepare.validation_fraction must be a number strictly between 0 and 1"),
     ],
 )
 def test_bad_params_fail_before_any_output(fresh_project, block, values, fragment):
     edit_params(fresh_project, block, **values)
-    result = run_stage(fresh_project, "train" if block == "train" else "prepare")
+    (fresh_project / "data/features/ngrams_1to3").mkdir(parents=True)
+    for name in ("train_indptr.npy", "vocab.txt"):
+        (fresh_project / "data/features/ngrams_1to3" / name).touch()
+    result = run_stage(fresh_project, *(("prepare",) if block == "prepare" else ("train", "bow_mean")))
     assert_one_line_error(result, fragment)
     assert not (fresh_project / "models").exists() and not (fresh_project / "metrics").exists()
 
@@ -120,7 +129,12 @@ def test_missing_param_key_is_named(fresh_project):
     params = yaml.safe_load((fresh_project / "params.yaml").read_text())
     del params["models"]["bow_mean"]["hidden_units"]
     (fresh_project / "params.yaml").write_text(yaml.safe_dump(params))
-    assert_one_line_error(run_stage(fresh_project, "train"), "missing key 'models.bow_mean.hidden_units'")
+    assert_one_line_error(run_stage(fresh_project, "train", "bow_mean"), "missing key 'models.bow_mean.hidden_units'")
+
+
+def test_unknown_feature_set_and_model_are_named(fresh_project):
+    assert_one_line_error(run_stage(fresh_project, "vectorize", "chars"), "missing block 'features.chars'")
+    assert_one_line_error(run_stage(fresh_project, "train", "gpt"), "missing block 'models.gpt'")
 
 
 def test_a_stage_without_its_inputs_says_what_to_run(fresh_project):

@@ -1,24 +1,41 @@
-"""Model zoo: each model is a name, a builder and the schema of its params block.
+"""Model zoo: each architecture is a builder, the feature kind it reads and its params.
 
-Every builder takes integer token ids ``[batch, sequence]`` and returns one
-logit per review; the sigmoid is applied by the loss and at prediction time,
-which is numerically safer than a sigmoid output layer.
+Every model returns one logit per review; the sigmoid is applied by the loss and
+at prediction time, which is numerically safer than a sigmoid output layer.
+A model's params block in params.yaml names its ``architecture``, so variants of
+one architecture are just more blocks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
+
+import numpy as np
 
 from textclf import params as p
 from textclf.errors import TextclfError
-from textclf.tf_runtime import keras
+from textclf.tf_runtime import keras, tf
+
+# Keys every model block has, whatever its architecture.
+TRAINING_SCHEMA: dict[str, p.Check] = {
+    "architecture": p.text,
+    "features": p.text,
+    "seed": p.non_negative_int,
+    "batch_size": p.positive_int,
+    "epochs": p.positive_int,
+    "learning_rate": p.positive_float,
+    "patience": p.non_negative_int,
+}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     build: Callable[[dict, int], keras.Model]
-    schema: dict[str, p.Check]
+    features: str  # the feature kind it reads: "sequence" or "ngrams"
+    schema: dict[str, p.Check] = field(default_factory=dict)
+    # Fits what the model derives from training data before gradient descent.
+    prime: Callable[[keras.Model, dict, np.ndarray], None] | None = None
 
 
 def build_bow_mean(hparams: dict, vocab_size: int) -> keras.Model:
@@ -37,19 +54,127 @@ def build_bow_mean(hparams: dict, vocab_size: int) -> keras.Model:
     )
 
 
+def build_bilstm(hparams: dict, vocab_size: int) -> keras.Model:
+    """Seed 003: masked embeddings, one or more bidirectional LSTMs, a small head."""
+    layers = [
+        keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+        keras.layers.Embedding(vocab_size, hparams["embedding_dim"], mask_zero=True),
+    ]
+    units = hparams["lstm_units"]
+    for depth, width in enumerate(units):
+        last = depth == len(units) - 1
+        layers.append(keras.layers.Bidirectional(keras.layers.LSTM(width, return_sequences=not last)))
+    layers.append(keras.layers.Dense(hparams["hidden_units"], activation="relu"))
+    if hparams["dropout"]:
+        layers.append(keras.layers.Dropout(hparams["dropout"]))
+    layers.append(keras.layers.Dense(1, name="logit"))
+    return keras.Sequential(layers, name="bilstm")
+
+
+@keras.saving.register_keras_serializable(package="textclf")
+class NaiveBayesScale(keras.layers.Layer):
+    """Scale each n-gram indicator by its naive-Bayes log-count ratio (NBSVM, Wang & Manning 2012).
+
+    The ratios are statistics of the training labels, set once by ``prime_naive_bayes``
+    and saved with the model, so the exported model needs nothing else.
+    """
+
+    def build(self, input_shape):
+        self.ratios = self.add_weight(name="ratios", shape=(input_shape[-1],), initializer="ones", trainable=False)
+
+    def call(self, inputs):
+        scaled = inputs.with_values(inputs.values * tf.gather(self.ratios, inputs.indices[:, 1]))
+        scaled.set_shape(inputs.shape)  # Dense needs the static width
+        return scaled
+
+
+def build_ngram(hparams: dict, vocab_size: int) -> keras.Model:
+    """A linear model on sparse n-gram bags, naive-Bayes weighted or plain."""
+    inputs = keras.Input(shape=(vocab_size,), sparse=True, name="ngram_bag")
+    features = NaiveBayesScale(name="nb_scale")(inputs) if hparams["weighting"] == "naive_bayes" else inputs
+    logit = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(hparams["l2"]) if hparams["l2"] else None, name="logit")(features)
+    return keras.Model(inputs, logit, name="ngram")
+
+
+def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, width: int, alpha: float) -> np.ndarray:
+    """log( (alpha + count in positives) / |.|_1  over  (alpha + count in negatives) / |.|_1 )."""
+    rows = np.repeat(np.arange(len(labels)), np.diff(indptr))
+    positive = labels[rows] == 1
+    p_counts = alpha + np.bincount(indices[positive], minlength=width)
+    q_counts = alpha + np.bincount(indices[~positive], minlength=width)
+    return np.log((p_counts / p_counts.sum()) / (q_counts / q_counts.sum())).astype(np.float32)
+
+
+def prime_naive_bayes(model: keras.Model, arrays: dict, labels: np.ndarray) -> None:
+    if "nb_scale" not in [layer.name for layer in model.layers]:
+        return  # plain weighting: nothing to derive
+    ratios = model.get_layer("nb_scale").ratios
+    # alpha = 1 is Laplace smoothing, as in the NBSVM paper.
+    ratios.assign(naive_bayes_ratios(arrays["indptr"], arrays["indices"], labels, ratios.shape[0], alpha=1.0))
+
+
+def build_hub_dnn(hparams: dict, width: int) -> keras.Model:
+    """Seeds 001/002: a TF Hub text-embedding module under Dense layers.
+
+    ``handle`` is any TF Hub / Kaggle handle or local path: by default the
+    module the pretrain stage exports; online, e.g. google/nnlm-en-dim50/2.
+    """
+    import tensorflow_hub as hub
+
+    layers = [hub.KerasLayer(hparams["handle"], input_shape=[], dtype=tf.string, trainable=hparams["trainable"], name="embedding")]
+    layers += [keras.layers.Dense(units, activation="relu") for units in hparams["hidden_units"]]
+    layers.append(keras.layers.Dense(1, name="logit"))
+    return keras.Sequential(layers, name="hub_dnn")
+
+
+_BILSTM_SCHEMA = {
+    "embedding_dim": p.positive_int,
+    "lstm_units": p.list_of(p.positive_int),
+    "hidden_units": p.positive_int,
+    "dropout": p.probability,
+    "bucket_by_length": p.boolean,
+}
+
 MODELS: dict[str, ModelSpec] = {
     "bow_mean": ModelSpec(
         build=build_bow_mean,
+        features="sequence",
         schema={"embedding_dim": p.positive_int, "hidden_units": p.positive_int, "mask_padding": p.boolean},
     ),
+    "bilstm": ModelSpec(build=build_bilstm, features="sequence", schema=_BILSTM_SCHEMA),
+    "ngram": ModelSpec(
+        build=build_ngram,
+        features="ngrams",
+        schema={"weighting": p.one_of("naive_bayes", "none"), "l2": p.non_negative_float},
+        prime=prime_naive_bayes,
+    ),
+    "hub_dnn": ModelSpec(
+        build=build_hub_dnn,
+        features="text",
+        schema={"handle": p.text, "trainable": p.boolean, "hidden_units": p.list_of(p.positive_int)},
+    ),
 }
+# Blocks of params.yaml that hold models: hub models have their own, because their
+# stages also depend on the module they load.
+MODEL_BLOCKS = ("models", "hub_models")
 
 
-def model_spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise TextclfError(f"unknown model '{name}' (known: {', '.join(sorted(MODELS))})")
-    return MODELS[name]
+def model_spec(architecture: str) -> ModelSpec:
+    if architecture not in MODELS:
+        raise TextclfError(f"unknown model '{architecture}' (known: {', '.join(sorted(MODELS))})")
+    return MODELS[architecture]
 
 
-def build_model(name: str, hparams: dict, vocab_size: int) -> keras.Model:
-    return model_spec(name).build(hparams, vocab_size)
+def checked_model_params(params: dict, name: str) -> tuple[ModelSpec, dict]:
+    """The spec and the checked params block of the model called ``name`` (in models or hub_models)."""
+    for group in MODEL_BLOCKS:
+        block = params.get(group, {}).get(name) if isinstance(params.get(group), dict) else None
+        if isinstance(block, dict):
+            spec = model_spec(block.get("architecture", name))
+            return spec, p.checked_block(params, f"{group}.{name}", TRAINING_SCHEMA | spec.schema)
+    raise TextclfError(f"params.yaml: missing block 'models.{name}'")
+
+
+def model_names(params: dict) -> list[str]:
+    """Every model of the zoo, hub models included, in params.yaml order."""
+    return [name for group in MODEL_BLOCKS if isinstance(params.get(group), dict) for name in params[group]]

@@ -37,6 +37,32 @@ def positive_float(value: Any) -> str | None:
     return None
 
 
+def non_negative_float(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or not math.isfinite(value):
+        return "must be a number >= 0"
+    return None
+
+
+def probability(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        return "must be a number in [0, 1)"
+    return None
+
+
+def mapping(value: Any) -> str | None:
+    return None if isinstance(value, dict) and value else "must be a non-empty mapping"
+
+
+def list_of(check: Check) -> Check:
+    def check_list(value: Any) -> str | None:
+        if not isinstance(value, list) or not value:
+            return "must be a non-empty list"
+        complaints = [check(item) for item in value]
+        return next((f"items {c}" for c in complaints if c), None)
+
+    return check_list
+
+
 def fraction(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         return "must be a number strictly between 0 and 1"

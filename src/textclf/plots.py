@@ -58,3 +58,43 @@ def training_curves_png(rows: list[dict], best_epoch: int, path: Path) -> None:
         axes.grid(alpha=0.3)
         axes.legend()
     _save(figure, path)
+
+
+def leaderboard_png(rows: list[dict], path: Path) -> None:
+    names = [row["model"] for row in rows][::-1]
+    accuracies = [row["accuracy"] for row in rows][::-1]
+    figure, axes = plt.subplots(figsize=(6, 0.5 + 0.5 * len(rows)))
+    bars = axes.barh(names, accuracies, color="tab:blue")
+    axes.bar_label(bars, labels=[f"{a:.4f}" for a in accuracies], padding=3)
+    low = min(accuracies)
+    axes.set(xlabel="test accuracy", xlim=(max(0.0, low - 0.05), 1.0), title="Leaderboard (IMDB test)")
+    axes.grid(axis="x", alpha=0.3)
+    _save(figure, path)
+
+
+def transfer_grid_png(grid: dict, setups: list[str], path: Path) -> None:
+    """Seed 001's grid as grouped bars: train and test accuracy per setup."""
+    shown = [setup for setup in setups if setup in grid]
+    positions = np.arange(len(shown))
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    for offset, split in ((-0.2, "train"), (0.2, "test")):
+        values = [grid[setup][f"{split}_accuracy"] for setup in shown]
+        bars = axes.bar(positions + offset, values, width=0.4, label=split)
+        axes.bar_label(bars, labels=[f"{v:.3f}" for v in values], fontsize=8, padding=2)
+    axes.set_xticks(positions, [setup.replace("_", "\n") for setup in shown])
+    axes.set(ylabel="accuracy", ylim=(0.5, 1.02), title="Pretrained vs random, frozen vs fine-tuned")
+    axes.legend(loc="lower right")
+    axes.grid(axis="y", alpha=0.3)
+    _save(figure, path)
+
+
+def learning_curve_png(curve, path: Path) -> None:
+    """Test accuracy against labelled reviews (log scale), one line per setup."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for setup in curve.columns.drop("labelled_reviews"):
+        axes.plot(curve["labelled_reviews"], curve[setup], marker="o", label=setup)
+    axes.set_xscale("log")
+    axes.set(xlabel="labelled training reviews", ylabel="test accuracy", title="Where pretraining pays off")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    _save(figure, path)

@@ -7,25 +7,58 @@ from pathlib import Path
 
 import numpy as np
 
+from textclf import metrics
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
 
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
 
 
-def load_split(directory: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    tokens_path, labels_path = directory / f"{split}_tokens.npy", directory / f"{split}_labels.npy"
-    if not tokens_path.is_file() or not labels_path.is_file():
-        raise TextclfError(f"encoded split '{split}' not found in {directory} (run `dvc repro vectorize`)")
-    return np.load(tokens_path), np.load(labels_path)
+def make_dataset(
+    arrays: dict[str, np.ndarray],
+    labels: np.ndarray,
+    batch_size: int,
+    width: int,
+    shuffle_seed: int | None = None,
+    bucket_by_length: bool = False,
+):
+    """A batched tf.data pipeline over token sequences or sparse n-gram bags.
 
-
-def make_dataset(tokens: np.ndarray, labels: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
-    dataset = tf.data.Dataset.from_tensor_slices((tokens, labels.astype(np.float32)))
+    Sequence batches are cut to their longest review, so padding costs nothing;
+    bucketing also groups reviews of similar length, which is what makes
+    recurrent models affordable on a CPU.
+    """
+    if "texts" in arrays:
+        inputs = tf.constant(arrays["texts"].tolist(), dtype=tf.string)
+    elif "tokens" in arrays:
+        inputs = arrays["tokens"]
+    else:
+        rows = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(arrays["indptr"]))
+        indices = np.stack([rows, arrays["indices"].astype(np.int64)], axis=1)
+        inputs = tf.SparseTensor(indices, tf.ones(len(rows), tf.float32), (len(labels), width))
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels.astype(np.float32)))
     if shuffle_seed is not None:
         # A full-size buffer is a true shuffle; the seed fixes every epoch's order.
         dataset = dataset.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if "tokens" not in arrays:  # raw texts and n-gram bags: nothing to cut
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if bucket_by_length:
+        length = arrays["tokens"].shape[1]
+        boundaries = [bound for bound in (32, 64, 96, 128, 192, 256, 384, 512, 768) if bound < length]
+        dataset = dataset.bucket_by_sequence_length(
+            lambda tokens, _: tf.math.count_nonzero(tokens, dtype=tf.int32),
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            no_padding=True,
+        )
+    else:
+        dataset = dataset.batch(batch_size)
+    return dataset.map(_cut_padding, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _cut_padding(tokens, labels):
+    longest = tf.reduce_max(tf.math.count_nonzero(tokens, axis=1, dtype=tf.int32))
+    return tokens[:, : tf.maximum(longest, 1)], labels
 
 
 def compile_model(model: keras.Model, learning_rate: float) -> None:
@@ -57,7 +90,31 @@ def write_history(rows: list[dict], path: Path) -> None:
             writer.writerow({key: (f"{value:.6f}" if isinstance(value, float) else value) for key, value in row.items()})
 
 
+def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple) -> tuple[keras.Model, list[dict], int]:
+    """Build, prime, compile and fit one model; the same recipe for the zoo and the transfer cells."""
+    (train_arrays, train_labels), (validation_arrays, validation_labels) = train, validation
+    bucket = hparams.get("bucket_by_length", False)
+    train_data = make_dataset(train_arrays, train_labels, hparams["batch_size"], width, hparams["seed"], bucket)
+    validation_data = make_dataset(validation_arrays, validation_labels, hparams["batch_size"], width)
+    model = spec.build(hparams, width)
+    if spec.prime:
+        spec.prime(model, train_arrays, train_labels)
+    compile_model(model, hparams["learning_rate"])
+    rows, best_epoch = fit(model, train_data, validation_data, hparams["epochs"], hparams["patience"])
+    return model, rows, best_epoch
+
+
+def predict_logits(model: keras.Model, arrays: dict, labels: np.ndarray, width: int) -> np.ndarray:
+    return model.predict(make_dataset(arrays, labels, 1024, width), verbose=0).ravel()
+
+
+def evaluate(model: keras.Model, arrays: dict, labels: np.ndarray, width: int) -> dict[str, float]:
+    return metrics.binary_report(labels, predict_logits(model, arrays, labels, width))
+
+
 def load_model(path: Path) -> keras.Model:
     if not path.exists():
-        raise TextclfError(f"model not found: {path} (run `dvc repro train`)")
-    return keras.models.load_model(path)
+        raise TextclfError(f"model not found: {path} (run `dvc repro` to train it)")
+    import tensorflow_hub as hub  # hub_dnn models hold a KerasLayer
+
+    return keras.models.load_model(path, custom_objects={"KerasLayer": hub.KerasLayer})

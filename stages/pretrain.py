@@ -1,0 +1,74 @@
+"""Stage pretrain: skip-gram word vectors from unlabelled text, exported as TF Hub modules.
+
+Only the 50,000 unsup reviews and the train split's texts are read: validation
+and test texts never shape the embeddings.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from textclf import hub_modules
+from textclf import params as p
+from textclf.cli import run_stage
+from textclf.errors import TextclfError
+from textclf.outputs import staged_outputs, write_json
+from textclf.tf_runtime import seed_everything
+
+TABLES = Path("data/prepared")
+PRETRAINED, RANDOM = Path("models/hub/pretrained"), Path("models/hub/random")
+REPORT, NEIGHBOURS = Path("metrics/pretrain.json"), Path("metrics/pretrain_neighbours.md")
+SCHEMA = {
+    "vocab_size": p.positive_int,
+    "min_count": p.positive_int,
+    "dim": p.positive_int,
+    "window": p.positive_int,
+    "subsample": p.positive_float,
+    "negatives": p.positive_int,
+    "epochs": p.positive_int,
+    "batch_size": p.positive_int,
+    "learning_rate": p.positive_float,
+    "oov_buckets": p.positive_int,
+    "seed": p.non_negative_int,
+    "neighbours": p.list_of(p.text),
+}
+
+
+def main() -> None:
+    settings = p.checked_block(p.read_params(), "pretrain", SCHEMA)
+    texts = []
+    for split in ("unsup", "train"):
+        path = TABLES / f"{split}.parquet"
+        if not path.is_file():
+            raise TextclfError(f"{path} not found (run `dvc repro prepare`)")
+        texts += pd.read_parquet(path, columns=["text"])["text"].tolist()
+
+    seed_everything(settings["seed"])
+    vocabulary, counts = hub_modules.fit_vocabulary(texts, settings["vocab_size"], settings["min_count"])
+    documents = hub_modules.encode_corpus(texts, vocabulary)
+    rng = np.random.default_rng(settings["seed"])
+    targets, contexts = hub_modules.skipgram_pairs(documents, counts, settings["window"], settings["subsample"], rng)
+    print(f"pretrain: {len(texts):,} texts, {len(vocabulary):,} words, {len(targets):,} skip-gram pairs")
+    vectors, losses = hub_modules.train_skipgram(
+        targets, contexts, counts, settings["dim"], settings["epochs"], settings["batch_size"],
+        settings["negatives"], settings["learning_rate"], settings["seed"],
+    )
+    neighbours = hub_modules.nearest_neighbours(vocabulary, vectors, settings["neighbours"], k=8)
+    random_vectors = hub_modules.random_twin(vectors, settings["seed"] + 1)
+    random_neighbours = hub_modules.nearest_neighbours(vocabulary, random_vectors, settings["neighbours"], k=8)
+
+    with staged_outputs(PRETRAINED, RANDOM, REPORT, NEIGHBOURS) as (pretrained_tmp, random_tmp, report_tmp, neighbours_tmp):
+        hub_modules.export_module(pretrained_tmp, vocabulary, vectors, settings["oov_buckets"], settings["seed"])
+        hub_modules.export_module(random_tmp, vocabulary, random_vectors, settings["oov_buckets"], settings["seed"])
+        write_json(report_tmp, {
+            "texts": len(texts), "vocabulary": len(vocabulary), "pairs": len(targets),
+            "loss_per_epoch": [round(loss, 6) for loss in losses],
+            "neighbours": {word: [n["word"] for n in found] for word, found in neighbours.items()},
+        })
+        neighbours_tmp.write_text(hub_modules.neighbours_markdown(neighbours, random_neighbours), encoding="utf-8")
+    print(hub_modules.neighbours_markdown(neighbours, random_neighbours), end="")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,83 @@
+"""Stage transfer@<setup>-<size>: one cell of the transfer-learning analysis.
+
+Trains one setup (a hub module frozen or fine-tuned, or a zoo baseline) on a
+balanced slice of ``size`` labelled train reviews, early-stopped on the full
+validation split, and records train and test accuracy.
+"""
+
+import argparse
+from pathlib import Path
+
+from textclf import models, training, transfer, vectorizing
+from textclf import params as p
+from textclf.cli import run_stage
+from textclf.errors import TextclfError
+from textclf.outputs import staged_outputs, write_json
+from textclf.tf_runtime import seed_everything
+
+FEATURES = Path("data/features")
+CELLS = Path("metrics/transfer")
+SCHEMA = {
+    "seed": p.non_negative_int,
+    "sizes": p.list_of(p.positive_int),
+    "text_features": p.text,
+    "hidden_units": p.list_of(p.positive_int),
+    "batch_size": p.positive_int,
+    "epochs": p.positive_int,
+    "learning_rate": p.positive_float,
+    "patience": p.non_negative_int,
+    "setups": p.mapping,
+}
+
+
+def setup_model(params: dict, settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
+    """A setup is {module, trainable} (a hub_dnn on that module) or {architecture, features, ...} (a zoo model)."""
+    chosen = settings["setups"].get(setup)
+    if not isinstance(chosen, dict):
+        raise TextclfError(f"params.yaml: missing block 'transfer.setups.{setup}'")
+    common = {key: settings[key] for key in ("seed", "batch_size", "epochs", "learning_rate", "patience")}
+    name = f"transfer.setups.{setup}"
+    if "module" in chosen:
+        chosen = p.checked_block(params, name, {"module": p.text, "trainable": p.boolean})
+        hparams = {"architecture": "hub_dnn", "features": settings["text_features"], "handle": chosen["module"],
+                   "trainable": chosen["trainable"], "hidden_units": settings["hidden_units"]}
+        return models.model_spec("hub_dnn"), hparams | common
+    spec = models.model_spec(chosen.get("architecture", setup))
+    return spec, p.checked_block(params, name, {"architecture": p.text, "features": p.text} | spec.schema) | common
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("setup", help="a setup under `transfer.setups:` in params.yaml")
+    parser.add_argument("size", type=int, help="how many labelled train reviews to learn from")
+    args = parser.parse_args()
+    params = p.read_params()
+    settings = p.checked_block(params, "transfer", SCHEMA)
+    spec, hparams = setup_model(params, settings, args.setup)
+
+    seed_everything(settings["seed"])
+    feature_dir = FEATURES / hparams["features"]
+    width = vectorizing.input_width(feature_dir, spec.features)
+    train_arrays, train_labels = vectorizing.load_split(feature_dir, "train")
+    chosen = transfer.balanced_subset(train_labels, args.size, settings["seed"])
+    train_arrays, train_labels = vectorizing.take(train_arrays, chosen), train_labels[chosen]
+    model, rows, best_epoch = training.train_model(spec, hparams, width, (train_arrays, train_labels),
+                                                   vectorizing.load_split(feature_dir, "validation"))
+    train_score = training.evaluate(model, train_arrays, train_labels, width)
+    test_score = training.evaluate(model, *vectorizing.load_split(feature_dir, "test"), width)
+
+    with staged_outputs(CELLS / f"{transfer.cell_name(args.setup, args.size)}.json") as (cell_tmp,):
+        write_json(cell_tmp, {
+            "labelled_reviews": int(len(train_labels)),
+            "train_accuracy": round(train_score["accuracy"], 6),
+            "test_accuracy": round(test_score["accuracy"], 6),
+            "test_loss": round(test_score["loss"], 6),
+            "best_epoch": best_epoch,
+            "epochs_run": len(rows),
+        })
+    print(f"transfer@{transfer.cell_name(args.setup, args.size)}: train accuracy {train_score['accuracy']:.4f}, "
+          f"test accuracy {test_score['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    run_stage(main)

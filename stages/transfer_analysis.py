@@ -1,0 +1,39 @@
+"""Stage transfer-analysis: seed 001's grid and the learning curves, from every transfer cell."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from textclf import plots, transfer
+from textclf import params as p
+from textclf.cli import run_stage
+from textclf.errors import TextclfError
+from textclf.outputs import staged_outputs, write_json
+
+CELLS = Path("metrics/transfer")
+OUTPUTS = [Path("metrics/transfer_analysis.json"), Path("plots/transfer/grid.csv"), Path("plots/transfer/learning_curve.csv"),
+           Path("plots/transfer/grid.png"), Path("plots/transfer/learning_curve.png")]
+GRID_SETUPS = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned"]
+
+
+def main() -> None:
+    settings = p.read_params().get("transfer")
+    if not isinstance(settings, dict) or not isinstance(settings.get("setups"), dict):
+        raise TextclfError("params.yaml: missing block 'transfer.setups'")
+    setups, sizes = list(settings["setups"]), sorted(settings["sizes"])
+    results = transfer.summary(transfer.collect(setups, sizes, CELLS), sizes)
+
+    grid = pd.DataFrame([{"setup": f"{setup} ({split})", "accuracy": cell[f"{split}_accuracy"]}
+                         for setup, cell in results["grid"].items() if setup in GRID_SETUPS for split in ("train", "test")])
+    curve = pd.DataFrame({"labelled_reviews": sizes} | {setup: list(points.values()) for setup, points in results["learning_curve"].items()})
+    with staged_outputs(*OUTPUTS) as (json_tmp, grid_tmp, curve_tmp, grid_png, curve_png):
+        write_json(json_tmp, results)
+        grid.to_csv(grid_tmp, index=False)
+        curve.to_csv(curve_tmp, index=False)
+        plots.transfer_grid_png(results["grid"], GRID_SETUPS, grid_png)
+        plots.learning_curve_png(curve, curve_png)
+    print(transfer.grid_markdown(results["grid"], GRID_SETUPS), end="")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,6 +1,8 @@
+import json
+
 import pytest
 
-from textclf.outputs import read_json, staged_outputs, write_json
+from textclf.outputs import staged_outputs, write_json
 
 
 def test_outputs_appear_only_on_success(tmp_path):
@@ -10,7 +12,7 @@ def test_outputs_appear_only_on_success(tmp_path):
         folder_tmp.mkdir()
         (folder_tmp / "x.txt").write_text("x")
         assert not target.exists()
-    assert read_json(target) == {"a": 2, "b": 1}
+    assert json.loads(target.read_text()) == {"a": 2, "b": 1}
     assert target.read_text() == '{\n  "a": 2,\n  "b": 1\n}\n'
     assert (folder / "x.txt").read_text() == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out"]

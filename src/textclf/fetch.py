@@ -29,7 +29,6 @@ SOURCE_ENV = "TEXTCLF_FETCH_SOURCE"
 CACHE_ENV = "TEXTCLF_CACHE_DIR"
 COLUMNS = ["split", "label", "id", "rating", "movie", "text"]
 LABELLED_DIRS = [("train", "pos"), ("train", "neg"), ("test", "pos"), ("test", "neg")]
-UNSUP_DIR = ("train", "unsup")
 
 _REVIEW = re.compile(r"^aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
 _URLS = re.compile(r"^aclImdb/(train|test)/urls_(pos|neg|unsup)\.txt$")

@@ -50,8 +50,3 @@ def write_json(path: str | os.PathLike, data: object) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
-
-
-def read_json(path: str | os.PathLike) -> object:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Stage commands call `python` and `dvc`: they must be the virtual environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run test smoke clean
+.PHONY: install run test smoke report clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,11 @@ test: install
 # The pipeline on a slice of the real archive, in a throwaway clone (what CI runs after the tests).
 smoke: install
 	bash benchmarks/smoke_run.sh
+
+# report.md: metrics, params and changed plots of the workspace against REF (default HEAD).
+REF ?= HEAD
+report: install
+	textclf report --ref $(REF)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

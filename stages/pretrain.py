@@ -54,13 +54,14 @@ def main() -> None:
         targets, contexts, counts, settings["dim"], settings["epochs"], settings["batch_size"],
         settings["negatives"], settings["learning_rate"], settings["seed"],
     )
+    vectors = hub_modules.centred(vectors)
     neighbours = hub_modules.nearest_neighbours(vocabulary, vectors, settings["neighbours"], k=8)
     random_vectors = hub_modules.random_twin(vectors, settings["seed"] + 1)
     random_neighbours = hub_modules.nearest_neighbours(vocabulary, random_vectors, settings["neighbours"], k=8)
 
     with staged_outputs(PRETRAINED, RANDOM, REPORT, NEIGHBOURS) as (pretrained_tmp, random_tmp, report_tmp, neighbours_tmp):
-        hub_modules.export_module(pretrained_tmp, vocabulary, vectors, settings["oov_buckets"], settings["seed"])
-        hub_modules.export_module(random_tmp, vocabulary, random_vectors, settings["oov_buckets"], settings["seed"])
+        hub_modules.export_module(pretrained_tmp, vocabulary, vectors, settings["oov_buckets"])
+        hub_modules.export_module(random_tmp, vocabulary, random_vectors, settings["oov_buckets"])
         write_json(report_tmp, {
             "texts": len(texts), "vocabulary": len(vocabulary), "pairs": len(targets),
             "loss_per_epoch": [round(loss, 6) for loss in losses],

@@ -4,7 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
-from textclf import models, plots, training, vectorizing
+from textclf import artifacts, models, plots, training, vectorizing
 from textclf import params as p
 from textclf.cli import run_stage
 from textclf.outputs import staged_outputs, write_json
@@ -33,13 +33,15 @@ def main() -> None:
                Path(f"metrics/models/{name}/history.tsv"), Path(f"metrics/timings/{name}.json"),
                Path(f"plots/models/{name}/training_curves.png")]
     with staged_outputs(*outputs) as (model_tmp, summary_tmp, history_tmp, timing_tmp, curves_tmp):
-        model.save(model_tmp)
+        artifacts.save_keras_model(model, model_tmp)
         best = rows[best_epoch - 1]
         write_json(summary_tmp, {
             "architecture": hparams["architecture"],
             "features": hparams["features"],
             "parameters": model.count_params(),
             "model_bytes": model_tmp.stat().st_size,
+            # Proves two runs trained the same model, whatever the file around it.
+            "weights_sha256": artifacts.weights_digest(model),
             "epochs_run": len(rows),
             "best_epoch": best_epoch,
             "val_loss": round(best["val_loss"], 6),

@@ -25,7 +25,7 @@ def trained():
 def module_path(trained, tmp_path_factory):
     vocabulary, _, vectors, _ = trained
     path = tmp_path_factory.mktemp("hub") / "module"
-    hub_modules.export_module(path, vocabulary, vectors, oov_buckets=4, seed=0)
+    hub_modules.export_module(path, vocabulary, hub_modules.centred(vectors), oov_buckets=4)
     return str(path)
 
 
@@ -54,7 +54,7 @@ def test_module_loads_and_embeds_any_string(module_path):
     embeddings = module(tf.constant(["great movie", "", "zzzz qqqq", "GREAT movie!!!"])).numpy()
     assert embeddings.shape == (4, 8) and embeddings.dtype == np.float32
     assert not embeddings[1].any()  # empty text: zero vector, not NaN
-    assert np.isfinite(embeddings).all() and embeddings[2].any()  # unknown words land in OOV buckets
+    assert np.isfinite(embeddings).all() and not embeddings[2].any()  # unknown words: zero until fine-tuned
     np.testing.assert_allclose(embeddings[0], embeddings[3], rtol=1e-6)  # case and punctuation ignored
     assert len(module.trainable_variables) == 1 and len(module.variables) == 1
 
@@ -69,6 +69,27 @@ def test_keras_layer_fine_tunes_only_when_trainable(module_path, trainable):
     changed = not np.allclose(before, layer.weights[0].numpy())
     assert changed is trainable
     assert len(layer.trainable_weights) == (1 if trainable else 0)
+
+
+def test_fine_tuning_learns_the_unknown_word_buckets(module_path):
+    layer = hub.KerasLayer(module_path, input_shape=[], dtype=tf.string, trainable=True)
+    model = keras.Sequential([layer, keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+    model.fit(tf.constant(["zzzz great", "qqqq awful"]), np.array([1.0, 0.0]), epochs=2, verbose=0)
+    assert layer(tf.constant(["zzzz qqqq"])).numpy().any()
+
+
+def test_centring_removes_the_component_every_word_shares():
+    rng = np.random.default_rng(0)
+    shared = np.full(16, 10.0)
+    vectors = shared + rng.normal(0.0, 0.5, (100, 16))
+    cosine = lambda a, b: a @ b / np.linalg.norm(a) / np.linalg.norm(b)  # noqa: E731
+    # Two "texts" of 30 different words each.
+    assert cosine(vectors[:30].sum(axis=0), vectors[30:60].sum(axis=0)) > 0.99  # raw: every text points the same way
+    centred = hub_modules.centred(vectors)
+    np.testing.assert_allclose(centred.mean(axis=0), 0.0, atol=1e-5)
+    assert abs(cosine(centred[:30].sum(axis=0), centred[30:60].sum(axis=0))) < 0.5
+    assert centred.dtype == np.float32
 
 
 def test_random_twin_keeps_shape_and_scale(trained):

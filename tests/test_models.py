@@ -40,7 +40,7 @@ def tiny_module(tmp_path_factory):
     """A real exported text-embedding module over the words w0..w49."""
     path = tmp_path_factory.mktemp("hub") / "module"
     vectors = np.random.default_rng(0).normal(0, 0.1, (WIDTH, 8)).astype(np.float32)
-    hub_modules.export_module(path, [f"w{i}" for i in range(WIDTH)], vectors, oov_buckets=2, seed=0)
+    hub_modules.export_module(path, [f"w{i}" for i in range(WIDTH)], vectors, oov_buckets=2)
     return str(path)
 
 

@@ -1,9 +1,17 @@
-"""The real `dvc repro` in a temporary git repository, on a tiny archive."""
+"""The real `dvc repro` in a temporary git repository, on a tiny archive.
+
+One project is built once per module; the tests that follow use it the way a
+person would (predict, rerun, push and pull, experiments, reports). Those that
+change it come last.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +24,25 @@ from conftest import archive_members, make_project, write_archive
 pytestmark = pytest.mark.slow
 
 
-def dvc(project: Path, *args: str) -> str:
+BIN = Path(sys.executable).parent
+MODELS = ["bow_mean", "bilstm", "bilstm_stacked", "ngram"]
+SETUPS = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned", "bow_mean"]
+
+
+def environment() -> dict:
     # Stage commands call `python`: it must be this interpreter, with textclf installed.
     env = {key: value for key, value in os.environ.items() if key != "TEXTCLF_FETCH_SOURCE"}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True, env=env)
+    env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
+    return env | {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def git(project: Path, *args: str) -> str:
+    identity = ["-c", "user.name=textclf tests", "-c", "user.email=tests@localhost"]
+    return subprocess.run(["git", *identity, *args], cwd=project, check=True, capture_output=True, text=True).stdout
+
+
+def dvc(project: Path, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=project, capture_output=True, text=True, env=environment())
     assert result.returncode == 0, f"dvc {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -29,48 +51,149 @@ def stages_run(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
 
-def test_dvc_repro_end_to_end(tmp_path):
-    archive = write_archive(tmp_path / "aclImdb_v1.tar.gz", archive_members(per_label=40))
-    project = make_project(tmp_path / "project", archive)
-    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """A git + DVC project on the tiny archive, reproduced once and committed, with a local remote."""
+    root = tmp_path_factory.mktemp("pipeline")
+    archive = write_archive(root / "aclImdb_v1.tar.gz", archive_members(per_label=40))
+    project = make_project(root / "project", archive)
+    git(project, "init", "-q")
     dvc(project, "init", "-q")
-
+    dvc(project, "remote", "add", "-d", "storage", str(root / "storage"))
     first = dvc(project, "repro")
-    models = ["bow_mean", "bilstm", "bilstm_stacked", "ngram"]
-    setups = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned", "bow_mean"]
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "first run")
+    return project, first
+
+
+def test_first_repro_runs_every_stage_once(built, tmp_path):
+    project, first = built
     assert stages_run(first) == {
         "fetch", "prepare", "vectorize@words_20k", "vectorize@words_1k", "vectorize@raw_text", "vectorize@ngrams_1to3",
-        "pretrain", "train_hub@hub_dnn", "evaluate_hub@hub_dnn", "leaderboard", "transfer-analysis",
-        *(f"train@{m}" for m in models), *(f"evaluate@{m}" for m in models),
-        *(f"transfer@{setup}-64" for setup in setups),
+        "pretrain", "train_hub@hub_dnn", "evaluate_hub@hub_dnn", "export_hub@hub_dnn", "leaderboard", "transfer-analysis",
+        *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")),
+        *(f"transfer@{setup}-64" for setup in SETUPS),
     }
-    models.append("hub_dnn")
     shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
     assert "metrics/leaderboard.json" in shown and "metrics/models/ngram/evaluate.json" in shown
     assert "metrics/transfer_analysis.json" in shown
     transfer = json.loads((project / "metrics/transfer_analysis.json").read_text())
-    assert set(transfer["grid"]) == set(setups) and set(transfer["learning_curve"]["bow_mean"]) == {"64"}
+    assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"64"}
     board = json.loads((project / "metrics/leaderboard.json").read_text())
-    assert set(board) == set(models)
+    assert set(board) == {*MODELS, "hub_dnn"}
     assert board["bow_mean"]["accuracy"] > 0.8 and board["ngram"]["accuracy"] > 0.8
-    assert (project / "metrics/leaderboard.md").read_text().count("\n") == len(models) + 2
+    assert (project / "metrics/leaderboard.md").read_text().count("\n") == len(board) + 2
 
     unchanged = dvc(project, "repro")
     assert stages_run(unchanged) == set()
     assert "up to date" in unchanged
 
-    # One model's params retrain that model only; the leaderboard is rebuilt.
+    plots = json.loads(dvc(project, "plots", "show", "--json", "-o", str(tmp_path / "plots")))["data"]
+    assert {"Validation loss per epoch", "Confusion matrix (test)", "ROC (test)", "Test accuracy by model",
+            "Transfer grid (seed 001)", "Learning curve (test accuracy)"} <= set(plots)
+    assert all(plot[0]["type"] == "vega" for name, plot in plots.items() if not name.endswith(".png"))
+
+
+def test_console_script_predicts_with_every_export(built):
+    project, _ = built
+    for model in [*MODELS, "hub_dnn", "best"]:
+        result = subprocess.run([str(BIN / "textclf"), "predict", "-m", model, "--format", "jsonl", "great wonderful superb",
+                                 "awful boring terrible"], cwd=project, capture_output=True, text=True, env=environment())
+        assert result.returncode == 0, result.stderr
+        labels = [json.loads(line)["label"] for line in result.stdout.splitlines()]
+        assert labels == ["positive", "negative"], (model, result.stdout)
+
+
+def without_timings(lock: dict) -> dict:
+    """The lock minus wall-clock timing files: they differ by nature and are kept apart for that reason."""
+    for stage in lock["stages"].values():
+        stage["outs"] = [out for out in stage.get("outs", []) if not out["path"].startswith("metrics/timings/")]
+    return lock
+
+
+def test_forced_rerun_reproduces_every_byte(built):
+    """Same params, same machine: every output's hash (models included) and every metric stay the same."""
+    project, _ = built
+    forced = ["vectorize@words_20k", "train@bow_mean", "evaluate@bow_mean", "export@bow_mean", "train@ngram",
+              "export@ngram", "pretrain", "train_hub@hub_dnn", "export_hub@hub_dnn", "transfer@pretrained_frozen-64"]
+    ran = stages_run(dvc(project, "repro", "--force", "--single-item", *forced))
+    assert ran == set(forced)
+    changed = {line[3:] for line in git(project, "status", "--porcelain").splitlines()}
+    assert changed <= {"dvc.lock", "metrics/timings/bow_mean.json", "metrics/timings/ngram.json", "metrics/timings/hub_dnn.json"}
+    committed = yaml.safe_load(git(project, "show", "HEAD:dvc.lock"))
+    assert without_timings(yaml.safe_load((project / "dvc.lock").read_text())) == without_timings(committed)
+    git(project, "checkout", "-q", "--", ".")
+
+
+def test_push_then_pull_in_a_fresh_clone_restores_everything(built, tmp_path):
+    project, _ = built
+    dvc(project, "push")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
+    dvc(clone, "pull")
+    assert (clone / "models/bilstm/model.keras").is_file() and (clone / "models/hub/pretrained/saved_model.pb").is_file()
+    assert "up to date" in dvc(clone, "status")
+    assert stages_run(dvc(clone, "repro")) == set()
+
+
+def test_every_model_param_is_a_dependency_and_exp_run_sets_it(built):
+    project, _ = built
+    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    # The whole block is the dependency, so `dvc exp run -S models.<name>.<any key>=...` reruns that model.
+    assert pipeline["train"]["do"]["params"] == ["models.${key}"]
+    assert pipeline["train_hub"]["do"]["params"] == ["hub_models.${key}"]
+    ran = stages_run(dvc(project, "exp", "run", "-S", "models.bow_mean.hidden_units=4"))
+    assert ran == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", "leaderboard"}
+    rows = list(csv.DictReader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
+    assert {"models.bow_mean.hidden_units", "bow_mean.accuracy"} <= set(rows[0])  # params and metrics side by side
+    assert [row["models.bow_mean.hidden_units"] for row in rows if row["Experiment"]] == ["4"]
+    git(project, "checkout", "-q", "--", ".")
+    dvc(project, "checkout", "-q")
+
+
+def test_interrupted_training_leaves_no_output_and_reruns_cleanly(built):
+    project, _ = built
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["models"]["bilstm"].update(epochs=500, patience=500)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # A new session, so the SIGINT reaches dvc and the stage together, as Ctrl-C in a terminal does.
+    run = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "train@bilstm"], cwd=project, env=environment(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    for line in run.stdout:
+        if line.startswith("Epoch 3/"):
+            os.killpg(run.pid, signal.SIGINT)
+            break
+    run.communicate(timeout=120)
+    assert run.returncode != 0
+    assert not (project / "models/bilstm/model.keras").exists()
+    assert list(project.rglob(".*.tmp-*")) == []
+    assert "train@bilstm" in dvc(project, "status")
+
+    params["models"]["bilstm"].update(epochs=2, patience=1)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert "train@bilstm" in stages_run(dvc(project, "repro", "train@bilstm"))
+    assert (project / "models/bilstm/model.keras").is_file()
+    git(project, "checkout", "-q", "--", ".")
+    dvc(project, "checkout", "-q")
+
+
+def test_a_change_reruns_only_what_it_touches_and_the_report_shows_it(built):
+    project, _ = built
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["models"]["bow_mean"]["learning_rate"] = 0.01
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(dvc(project, "repro")) == {"train@bow_mean", "evaluate@bow_mean", "leaderboard"}
+    assert stages_run(dvc(project, "repro")) == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", "leaderboard"}
+
+    result = subprocess.run([str(BIN / "textclf"), "report", "--ref", "HEAD"], cwd=project, capture_output=True,
+                            text=True, env=environment())
+    assert result.returncode == 0, result.stderr
+    report = (project / "report.md").read_text()
+    assert "| params.yaml | models.bow_mean.learning_rate | 0.02   | 0.01" in report
+    assert "metrics/models/bow_mean/evaluate.json" in report.split("<details>")[0]
+    assert "### Validation loss per epoch" in report and "](report/validation-loss-per-epoch.png)" in report
+    assert (project / "report/validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
 
     # A new learning-curve point trains only its own cells.
     params["transfer"]["sizes"].append(16)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(dvc(project, "repro")) == {*(f"transfer@{setup}-16" for setup in setups), "transfer-analysis"}
-
-    plots = json.loads(dvc(project, "plots", "show", "--json"))["data"]
-    assert {"Validation loss per epoch", "Confusion matrix (test)", "ROC (test)", "Test accuracy by model",
-            "Transfer grid (seed 001)", "Learning curve (test accuracy)"} <= set(plots)
-    assert all(plot[0]["type"] == "vega" for name, plot in plots.items() if not name.endswith(".png"))
+    assert stages_run(dvc(project, "repro")) == {*(f"transfer@{setup}-16" for setup in SETUPS), "transfer-analysis"}

@@ -21,6 +21,12 @@ def test_max_tokens_counts_the_reserved_ids():
     assert vectorizing.vocabulary_size(vocabulary, "sequence") == 4
 
 
+def test_vocabulary_file_keeps_tokens_with_odd_line_separators(tmp_path):
+    tokens = ["great", "a\x85b", "c\u2028d", "e\rf", "g\x0ch"]
+    vectorizing.save_vocabulary(tokens, tmp_path / "vocab.txt")
+    assert vectorizing.load_vocabulary(tmp_path / "vocab.txt") == tokens
+
+
 def test_saved_vocabulary_encodes_identically(tmp_path):
     vocabulary = vectorizing.fit_vocabulary(TRAIN, WORDS)
     vectorizing.save_vocabulary(vocabulary, tmp_path / "vocab.txt")

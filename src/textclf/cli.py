@@ -1,9 +1,14 @@
-"""Shared entry point for stage scripts: user errors become one line and exit 1."""
+"""Command-line entry points: the ``textclf`` console script, and the wrapper every stage runs in.
+
+Both turn user errors into one ``error:`` line and a non-zero exit, never a traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Sequence
 
 from textclf.errors import TextclfError
 
@@ -17,3 +22,85 @@ def run_stage(main: Callable[[], None]) -> None:
     except KeyboardInterrupt:
         print("error: interrupted; no output was written", file=sys.stderr)
         sys.exit(130)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from textclf import predict
+
+    parser = argparse.ArgumentParser(prog="textclf", description="Use the text classifiers this pipeline trains.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ask = commands.add_parser(
+        "predict", help="classify reviews as positive or negative",
+        description="Classify reviews with an exported model. Reviews come from the command line, "
+        "--file, or stdin (one per line).",
+    )
+    ask.add_argument("texts", nargs="*", help="reviews to classify")
+    ask.add_argument("--model", "-m", default="best",
+                     help="a model name from params.yaml, 'best' (the leaderboard's top, default), or an exported model directory")
+    ask.add_argument("--file", "-f", help="a .txt (one review per line), .csv or .jsonl file; '-' for stdin")
+    ask.add_argument("--column", "-c", help="the .csv column or .jsonl field holding the review (default: text)")
+    ask.add_argument("--input-format", choices=predict.INPUT_FORMATS, help="file format when the suffix does not say")
+    ask.add_argument("--format", choices=("table", "jsonl"), default="table", help="output: a readable table or JSON lines")
+    ask.add_argument("--batch-size", type=int, default=256, help="reviews per model call (default 256)")
+    ask.add_argument("--max-chars", type=int, default=predict.MAX_CHARS,
+                     help=f"longer reviews are cut to this many characters (default {predict.MAX_CHARS:,})")
+    ask.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
+    report = commands.add_parser(
+        "report", help="write a markdown report of what the workspace changed against a git ref",
+        description="Metrics and params diffs and the changed plots (rendered to PNG), for a pull request.",
+    )
+    report.add_argument("--ref", default="HEAD", help="the git ref to compare with (default: HEAD)")
+    report.add_argument("--out", type=Path, default=Path("report.md"),
+                        help="the markdown file to write; images go to a folder of the same name (default: report.md)")
+    report.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
+    return parser
+
+
+def _report(args: argparse.Namespace) -> None:
+    from textclf import report
+
+    path = report.build(args.project, args.ref, args.out)
+    print(f"report: wrote {path}")
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from textclf import predict
+
+    if args.batch_size < 1 or args.max_chars < 1:
+        raise TextclfError("--batch-size and --max-chars must be positive")
+    file = args.file
+    if file is None and not args.texts:
+        if sys.stdin.isatty():
+            raise TextclfError("no review to classify: give texts, --file PATH, or pipe lines to stdin")
+        file = "-"
+    if file is not None and args.texts:
+        raise TextclfError("give reviews either as arguments or with --file, not both")
+    name, path = predict.model_path(args.model, args.project)
+    inputs = predict.read_inputs(args.texts, file, args.column, sys.stdin.buffer, args.input_format, args.max_chars)
+    for warning in inputs.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    from textclf.serving import Predictor, label_of  # TensorFlow loads only once the input is known to be good
+
+    model = Predictor(path)
+    batches = range(0, len(inputs.texts), args.batch_size)
+    probabilities = []
+    # The bar shows only on a terminal and only when there is something to wait for.
+    for start in tqdm(batches, desc=f"predict ({name})", unit="batch", disable=None if len(batches) > 4 else True, file=sys.stderr):
+        probabilities.extend(model(inputs.texts[start : start + args.batch_size]).tolist())
+    labels = [label_of(probability) for probability in probabilities]
+    if args.format == "table":
+        sys.stdout.write(predict.table(inputs.numbers, inputs.texts, probabilities, labels))
+    else:
+        sys.stdout.write(predict.json_lines(inputs.numbers, inputs.texts, probabilities, labels, name))
+    sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        run_stage(lambda: {"predict": _predict, "report": _report}[args.command](args))
+    except BrokenPipeError:  # `textclf predict ... | head`: the reader left early, nothing is wrong
+        sys.stderr.close()

@@ -131,7 +131,9 @@ def save_vocabulary(tokens: Sequence[str], path: Path) -> None:
 def load_vocabulary(path: Path) -> list[str]:
     if not path.is_file():
         raise TextclfError(f"vocabulary not found: {path} (run `dvc repro vectorize`)")
-    return path.read_text(encoding="utf-8").splitlines()
+    # Bytes and "\n" only: text mode and splitlines() would also break tokens that
+    # hold \r, \x85, \u2028 and other line separators, which IMDB reviews contain.
+    return path.read_bytes().decode("utf-8").split("\n")[:-1]
 
 
 def stored_kind(directory: Path) -> str | None:

@@ -1,0 +1,70 @@
+"""Benchmark `textclf predict`'s engine: reviews per second for every exported model.
+
+Classifies the 25,000 test reviews with each model's end-to-end export (the
+same code path as the console script), and checks the accuracy against the
+labels so a fast but broken export cannot pass unnoticed. Run from the project
+root after `dvc repro`:
+
+    python benchmarks/predict_throughput.py [--batch-size 256] [--out benchmarks/results/predict_throughput.json]
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from textclf.models import model_names
+from textclf.outputs import write_json
+from textclf.serving import Predictor
+from textclf.tf_runtime import device_summary
+
+
+def measure(path: Path, texts: list[str], labels: np.ndarray, batch_size: int) -> dict:
+    started = time.perf_counter()
+    predictor = Predictor(path)
+    predictor(texts[:batch_size])  # the first call traces the graph: count it as loading
+    loaded = time.perf_counter()
+    probabilities = np.concatenate([predictor(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+    seconds = time.perf_counter() - loaded
+    return {
+        "reviews": len(texts),
+        "load_seconds": round(loaded - started, 2),
+        "predict_seconds": round(seconds, 2),
+        "reviews_per_second": round(len(texts) / seconds),
+        "accuracy": round(float(np.mean((probabilities >= 0.5) == labels)), 5),
+        "export_bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/predict_throughput.json"))
+    args = parser.parse_args()
+    test = pd.read_parquet("data/prepared/test.parquet", columns=["text", "label"])
+    texts, labels = test["text"].tolist(), test["label"].to_numpy()
+    names = model_names(yaml.safe_load(Path("params.yaml").read_text()))
+    results = {}
+    for name in names:
+        path = Path(f"models/{name}/serving")
+        if not path.is_dir():
+            print(f"{name}: no export (run `dvc repro`), skipped")
+            continue
+        results[name] = measure(path, texts, labels, args.batch_size)
+        print(f"{name}: {results[name]}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, {"device": device_summary(), "batch_size": args.batch_size, "models": results})
+    rows = ["| model | reviews/s | 25k reviews | load | accuracy | export size |", "|---|---|---|---|---|---|"]
+    for name, r in sorted(results.items(), key=lambda item: -item[1]["reviews_per_second"]):
+        rows.append(f"| {name} | {r['reviews_per_second']:,} | {r['predict_seconds']} s | {r['load_seconds']} s | "
+                    f"{r['accuracy']:.4f} | {r['export_bytes'] / 1e6:.1f} MB |")
+    args.out.with_suffix(".md").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Byte-stable model files, so an unchanged stage keeps the same DVC hash.
+
+Both model formats carry something that changes on every save even when the
+weights do not: a ``.keras`` zip stamps each member with the time and writes
+``date_saved`` into its metadata, and a SavedModel's ``fingerprint.pb`` holds a
+random uuid. Left alone, every ``dvc repro --force`` would produce "new" models
+and a lock file diff with nothing behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+from textclf.tf_runtime import keras, tf
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+
+
+def save_keras_model(model: keras.Model, path: Path) -> None:
+    """``model.save(path)`` with the save time taken out of the archive."""
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    metadata = json.loads(members.get("metadata.json", b"{}"))
+    metadata.pop("date_saved", None)
+    members["metadata.json"] = json.dumps(metadata, sort_keys=True).encode()
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(members):
+            entry = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, members[name])
+
+
+def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
+    """``tf.saved_model.save`` with the fingerprint's random uuid replaced by one derived from the content."""
+    from tensorflow.core.protobuf import fingerprint_pb2
+
+    tf.saved_model.save(module, str(path), signatures=signatures)
+    fingerprint_path = Path(path) / "fingerprint.pb"
+    if not fingerprint_path.is_file():
+        return
+    fingerprint = fingerprint_pb2.FingerprintDef()
+    fingerprint.ParseFromString(fingerprint_path.read_bytes())
+    content = (fingerprint.saved_model_checksum, fingerprint.saved_object_graph_hash, fingerprint.checkpoint_hash)
+    fingerprint.uuid = str(int(hashlib.sha256(repr(content).encode()).hexdigest()[:32], 16))
+    fingerprint_path.write_bytes(fingerprint.SerializeToString(deterministic=True))
+
+
+def weights_digest(model: keras.Model) -> str:
+    """SHA-256 over every weight's name, shape and bytes: equal digests mean equal models."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        value = weight.numpy()
+        digest.update(f"{weight.name}:{value.dtype}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,100 @@
+"""`textclf predict` input handling: files, columns, encodings, empty and long reviews."""
+
+import io
+import json
+
+import pytest
+
+from textclf import predict
+from textclf.errors import TextclfError
+
+
+def test_command_line_texts_are_numbered_and_empty_ones_skipped():
+    inputs = predict.read_inputs(["Loved it.", "  ", "", "Hated it."], None, None)
+    assert inputs.numbers == [1, 4] and inputs.texts == ["Loved it.", "Hated it."]
+    assert inputs.warnings == ["skipped 2 empty or whitespace-only input(s): 2, 3"]
+
+
+def test_nothing_to_classify_is_an_error():
+    with pytest.raises(TextclfError, match="no review to classify"):
+        predict.read_inputs(["", " \t"], None, None)
+
+
+def test_txt_file_one_review_per_line(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_text("first review\n\nsecond review\n", encoding="utf-8")
+    inputs = predict.read_inputs([], str(path), None)
+    assert inputs.numbers == [1, 3] and inputs.texts == ["first review", "second review"]
+
+
+def test_csv_column_and_missing_column(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text('id,review\n1,"Great, really great"\n2,"multi\nline"\n', encoding="utf-8")
+    inputs = predict.read_inputs([], str(path), "review")
+    assert inputs.texts == ["Great, really great", "multi\nline"]
+    with pytest.raises(TextclfError, match=r"reviews.csv has no column 'text' \(columns: id, review\)"):
+        predict.read_inputs([], str(path), None)
+
+
+def test_jsonl_field_and_bad_lines(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    path.write_text('{"text": "good"}\n{"body": "x"}\n', encoding="utf-8")
+    with pytest.raises(TextclfError, match="line 2 has no field 'text'"):
+        predict.read_inputs([], str(path), None)
+    path.write_text('{"text": "good"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(TextclfError, match="line 2 is not JSON"):
+        predict.read_inputs([], str(path), None)
+
+
+def test_non_utf8_bytes_are_replaced_with_a_warning_naming_the_line(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_bytes("fine\ncaf\xe9 latin-1\nfine too\n".encode("latin-1"))
+    inputs = predict.read_inputs([], str(path), None)
+    assert inputs.texts[1] == "caf\ufffd latin-1"
+    assert inputs.warnings == [f"{path}: line(s) 2 are not valid UTF-8; bad bytes were replaced with U+FFFD"]
+
+
+def test_overlong_reviews_are_cut_with_a_warning():
+    inputs = predict.read_inputs(["x" * 50, "short"], None, None, max_chars=10)
+    assert inputs.texts == ["x" * 10, "short"]
+    assert "input(s) 1 longer than 10 characters" in inputs.warnings[0]
+
+
+def test_stdin_and_unreadable_or_unknown_files(tmp_path):
+    inputs = predict.read_inputs([], "-", None, stdin=io.BytesIO(b"one\ntwo\n"))
+    assert inputs.texts == ["one", "two"]
+    with pytest.raises(TextclfError, match="cannot read .*missing.txt: No such file"):
+        predict.read_inputs([], str(tmp_path / "missing.txt"), None)
+    with pytest.raises(TextclfError, match="cannot read .*: Is a directory"):
+        predict.read_inputs([], str(tmp_path), None, input_format="txt")
+    with pytest.raises(TextclfError, match="unknown file type"):
+        predict.read_inputs([], str(tmp_path / "reviews.pdf"), None)
+
+
+def test_model_names_resolve_to_exports(tmp_path):
+    (tmp_path / "params.yaml").write_text("models:\n  bow_mean: {}\n  ngram: {}\nhub_models:\n  hub_dnn: {}\n")
+    with pytest.raises(TextclfError, match=r"unknown model 'cnn' \(known: bow_mean, ngram, hub_dnn, or best\)"):
+        predict.model_path("cnn", tmp_path)
+    with pytest.raises(TextclfError, match=r"'ngram' is not built yet: run `dvc repro export@ngram`"):
+        predict.model_path("ngram", tmp_path)
+    with pytest.raises(TextclfError, match=r"run `dvc repro export_hub@hub_dnn`"):
+        predict.model_path("hub_dnn", tmp_path)
+    with pytest.raises(TextclfError, match="run `dvc repro leaderboard`"):
+        predict.model_path("best", tmp_path)
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/leaderboard.json").write_text(json.dumps({"bow_mean": {"accuracy": 0.88}, "ngram": {"accuracy": 0.92}}))
+    assert predict.best_model(tmp_path) == "ngram"
+    export = tmp_path / "models/ngram/serving"
+    export.mkdir(parents=True)
+    (export / "saved_model.pb").write_bytes(b"")
+    assert predict.model_path("best", tmp_path) == ("ngram", export)
+    assert predict.model_path(str(export), tmp_path) == ("ngram", export)  # any export directory
+
+
+def test_output_formats():
+    text = predict.table([1, 3], ["Loved it.", "word " * 40], [0.98, 0.1], ["positive", "negative"])
+    lines = text.splitlines()
+    assert lines[1].split() == ["1", "positive", "0.980", "Loved", "it."]
+    assert lines[2].endswith("…") and len(lines) == 3
+    records = [json.loads(line) for line in predict.json_lines([2], ["Sé"], [0.25], ["negative"], "ngram").splitlines()]
+    assert records == [{"input": 2, "model": "ngram", "label": "negative", "probability": 0.25, "text": "Sé"}]

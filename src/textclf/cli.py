@@ -6,10 +6,12 @@ Both turn user errors into one ``error:`` line and a non-zero exit, never a trac
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import textclf
 from textclf.errors import TextclfError
 
 
@@ -99,6 +101,10 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    # A person reading predictions should not see TensorFlow's C++ notices (even
+    # its harmless "E" lines about CPU features); TF_CPP_MIN_LOG_LEVEL=0 shows them.
+    if not textclf.LOG_LEVEL_CHOSEN:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     args = _parser().parse_args(argv)
     try:
         run_stage(lambda: {"predict": _predict, "report": _report}[args.command](args))

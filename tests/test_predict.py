@@ -27,6 +27,13 @@ def test_txt_file_one_review_per_line(tmp_path):
     assert inputs.numbers == [1, 3] and inputs.texts == ["first review", "second review"]
 
 
+def test_txt_lines_end_only_at_newlines(tmp_path):
+    path = tmp_path / "reviews.txt"
+    path.write_bytes("one\u2028still one\r\ntwo\x85still two\rthree? no, two\n".encode("utf-8"))
+    inputs = predict.read_inputs([], str(path), None)
+    assert inputs.texts == ["one\u2028still one", "two\x85still two\rthree? no, two"]
+
+
 def test_csv_column_and_missing_column(tmp_path):
     path = tmp_path / "reviews.csv"
     path.write_text('id,review\n1,"Great, really great"\n2,"multi\nline"\n', encoding="utf-8")

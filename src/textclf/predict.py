@@ -57,9 +57,16 @@ def _is_utf8(line: bytes) -> bool:
         return False
 
 
+def _lines(text: str) -> list[str]:
+    """Lines ended by \n or \r\n only: str.splitlines() would also cut a review at
+    \x85, \u2028 or a lone \r, which real reviews contain."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def _rows(text: str, kind: str, column: str | None, source: str) -> list[str]:
     if kind == "txt":
-        return text.splitlines()
+        return _lines(text)
     if kind == "csv":
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
@@ -68,7 +75,7 @@ def _rows(text: str, kind: str, column: str | None, source: str) -> list[str]:
             raise TextclfError(f"{source} has no column '{name}' (columns: {', '.join(header) or 'none'}); pick one with --column")
         return [row[name] or "" for row in reader]
     values = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(_lines(text), 1):
         if not line.strip():
             values.append("")
             continue

@@ -130,14 +130,17 @@ def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdi
     return inputs
 
 
-def known_models(project: Path) -> list[str]:
+# The params.yaml blocks that hold models, and the dvc.yaml stage that exports each kind.
+EXPORT_STAGES = {"models": "export", "hub_models": "export_hub"}
+
+
+def export_stages(project: Path) -> dict[str, str]:
+    """Every model name in the project's params.yaml, in order, with the stage that exports it."""
     params_path = project / "params.yaml"
     if not params_path.is_file():
         raise TextclfError(f"{params_path} not found: run textclf from the project directory or pass --project")
     params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-    from textclf.models import model_names
-
-    return model_names(params)
+    return {name: stage for block, stage in EXPORT_STAGES.items() for name in (params.get(block) or {})}
 
 
 def best_model(project: Path) -> str:
@@ -155,13 +158,12 @@ def model_path(name: str, project: Path) -> tuple[str, Path]:
         return (path.parent.name if path.name == "serving" else path.name), Path(name)
     if name == "best":
         name = best_model(project)
-    known = known_models(project)
-    if name not in known:
-        raise TextclfError(f"unknown model '{name}' (known: {', '.join(known)}, or best)")
+    stages = export_stages(project)
+    if name not in stages:
+        raise TextclfError(f"unknown model '{name}' (known: {', '.join(stages)}, or best)")
     path = project / "models" / name / "serving"
     if not (path / "saved_model.pb").is_file():
-        stage = "export_hub" if name in (yaml.safe_load((project / "params.yaml").read_text()).get("hub_models") or {}) else "export"
-        raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {stage}@{name}` (or `dvc pull` it)")
+        raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {stages[name]}@{name}` (or `dvc pull` it)")
     return name, path
 
 

@@ -19,6 +19,7 @@ import yaml
 
 from textclf.models import model_names
 from textclf.outputs import write_json
+from textclf.predict import classify
 from textclf.serving import Predictor
 from textclf.tf_runtime import device_summary
 
@@ -28,7 +29,7 @@ def measure(path: Path, texts: list[str], labels: np.ndarray, batch_size: int) -
     predictor = Predictor(path)
     predictor(texts[:batch_size])  # the first call traces the graph: count it as loading
     loaded = time.perf_counter()
-    probabilities = np.concatenate([predictor(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
+    probabilities = classify(predictor, texts, batch_size)
     seconds = time.perf_counter() - loaded
     return {
         "reviews": len(texts),

@@ -3,6 +3,7 @@
 import io
 import json
 
+import numpy as np
 import pytest
 
 from textclf import predict
@@ -105,3 +106,16 @@ def test_output_formats():
     assert lines[2].endswith("…") and len(lines) == 3
     records = [json.loads(line) for line in predict.json_lines([2], ["Sé"], [0.25], ["negative"], "ngram").splitlines()]
     assert records == [{"input": 2, "model": "ngram", "label": "negative", "probability": 0.25, "text": "Sé"}]
+
+
+def test_classify_keeps_order_across_batches():
+    seen = []
+
+    def lengths(batch):  # a stand-in predictor: the "probability" is the text's length
+        seen.append(len(batch))
+        return np.array([len(text) for text in batch], np.float32)
+
+    texts = ["a" * n for n in range(1, 8)]
+    np.testing.assert_array_equal(predict.classify(lengths, texts, batch_size=3), np.arange(1, 8))
+    assert seen == [3, 3, 1]
+    assert predict.classify(lengths, [], batch_size=3).shape == (0,)

@@ -66,8 +66,6 @@ def _report(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from tqdm import tqdm
-
     from textclf import predict
 
     if args.batch_size < 1 or args.max_chars < 1:
@@ -86,12 +84,7 @@ def _predict(args: argparse.Namespace) -> None:
 
     from textclf.serving import Predictor, label_of  # TensorFlow loads only once the input is known to be good
 
-    model = Predictor(path)
-    batches = range(0, len(inputs.texts), args.batch_size)
-    probabilities = []
-    # The bar shows only on a terminal and only when there is something to wait for.
-    for start in tqdm(batches, desc=f"predict ({name})", unit="batch", disable=None if len(batches) > 4 else True, file=sys.stderr):
-        probabilities.extend(model(inputs.texts[start : start + args.batch_size]).tolist())
+    probabilities = predict.classify(Predictor(path), inputs.texts, args.batch_size, progress=f"predict ({name})").tolist()
     labels = [label_of(probability) for probability in probabilities]
     if args.format == "table":
         sys.stdout.write(predict.table(inputs.numbers, inputs.texts, probabilities, labels))

@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+import numpy as np
 import yaml
 
 from textclf.errors import TextclfError
@@ -165,6 +167,18 @@ def model_path(name: str, project: Path) -> tuple[str, Path]:
     if not (path / "saved_model.pb").is_file():
         raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {stages[name]}@{name}` (or `dvc pull` it)")
     return name, path
+
+
+def classify(predictor, texts: list[str], batch_size: int, progress: str | None = None) -> np.ndarray:
+    """Probabilities for ``texts``, ``batch_size`` at a time; with ``progress``, a bar of that
+    name on a terminal, once there is something to wait for."""
+    from tqdm import tqdm
+
+    starts = range(0, len(texts), batch_size)
+    quiet = progress is None or len(starts) <= 4
+    batches = [predictor(texts[start : start + batch_size])
+               for start in tqdm(starts, desc=progress, unit="batch", disable=True if quiet else None, file=sys.stderr)]
+    return np.concatenate(batches) if batches else np.zeros(0, np.float32)
 
 
 def table(numbers: list[int], texts: list[str], probabilities, labels: list[str], width: int = 60) -> str:

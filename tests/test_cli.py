@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,3 +69,38 @@ def test_bad_input_is_one_error_line_without_traceback(project, args, message):
     lines = [line for line in result.stderr.decode().splitlines() if line.strip()]
     assert lines[-1] == f"error: {message}" or message in lines[-1], result.stderr
     assert "Traceback" not in result.stderr.decode()
+
+
+def test_a_damaged_export_is_one_error_line(project, tmp_path):
+    damaged = tmp_path / "serving"
+    shutil.copytree(project / "models/bow_mean/serving", damaged)
+    variables = next((damaged / "variables").glob("variables.data-*"))
+    variables.write_bytes(variables.read_bytes()[: variables.stat().st_size // 2])
+    result = run("predict", "--project", str(project), "-m", str(damaged), "fine film")
+    assert result.returncode == 1
+    lines = result.stderr.decode().splitlines()
+    assert lines == [line for line in lines if line.startswith("error: cannot load the exported model in ")], lines
+    assert len(lines) == 1 and "rebuild it with `dvc repro` or fetch it again with `dvc pull`" in lines[0]
+
+
+def test_undecodable_argument_bytes_and_terminal_escapes(project):
+    result = run("predict", "--project", str(project), "-m", "bow_mean", b"caf\xe9 great", "great \x1b]0;pwned\x07 film")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.decode().splitlines() == [
+        "warning: argument(s) 1 are not valid UTF-8; bad bytes were replaced with U+FFFD"]
+    out = result.stdout.decode()
+    assert "\x1b" not in out and "\x07" not in out
+    assert out.splitlines()[1].endswith("caf\ufffd great") and out.splitlines()[2].endswith("great \\x1b]0;pwned\\x07 film")
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("r.jsonl", b'{"text": null}\n', "r.jsonl: line 1: field 'text' is null, not a string"),
+    ("r.csv", b'text\n"open\nrest\n', "r.csv: line 2: a quoted field opens here and is never closed"),
+    ("r.jsonl", b'{"text": ' + b"9" * 5000 + b"}\n",
+     "r.jsonl: line 1 is not usable JSON (Exceeds the limit (4300 digits) for integer string conversion: value has 5000 digits)"),
+])
+def test_bad_files_are_one_error_line_through_the_script(project, tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    result = run("predict", "--project", str(project), "-m", "bow_mean", "--file", str(tmp_path / name))
+    assert result.returncode == 1
+    assert result.stderr.decode().splitlines() == [f"error: {tmp_path / name}: {message.split(': ', 1)[1]}"]

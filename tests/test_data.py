@@ -77,3 +77,19 @@ def test_data_report_counts_duplicates_and_leaks(records):
     assert report["empty_texts"]["test"] == 2
     assert report["movies_shared_by_train_and_validation"] == 0
     assert report["length_words"]["train"]["p5"] <= report["length_words"]["train"]["p50"] <= report["length_words"]["train"]["max"]
+
+
+def test_a_validation_split_that_breaks_stratification_is_refused(tiny_archive):
+    """All positive train reviews under one movie: it cannot fit in validation, which would hold only negatives."""
+    records = data.tidy(fetch.records_from_archive(tiny_archive))
+    positive_train = (records["split"] == "train") & (records["label"] == 1)
+    records.loc[positive_train, "movie"] = "tt9999999"
+    with pytest.raises(TextclfError, match=r"not stratified: validation holds neg 100.0%, pos 0.0%, the labelled train reviews neg 50.0%, pos 50.0%"):
+        data.split_tables(records, fraction=0.25, seed=0)
+
+
+def test_a_validation_split_that_shares_movies_is_refused(records):
+    tables = data.split_tables(records, fraction=0.25, seed=0)
+    leaked = tables["validation"].assign(movie=tables["train"]["movie"].iloc[0])
+    with pytest.raises(TextclfError, match="validation shares 1 movie"):
+        data.check_validation_split(tables["train"], leaked)

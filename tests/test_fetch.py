@@ -115,3 +115,21 @@ def test_tfds_source_with_tfds_mock_data():
     assert (records["label"] == "unsup").sum() == 6
     assert records["text"].map(lambda t: isinstance(t, str)).all()
     assert len(fetch.fingerprint(records)) == 64
+
+
+def test_fingerprint_covers_the_movie_mapping(tmp_path):
+    """prepare splits by movie, so an edited urls_*.txt must not pass as the same data."""
+    members = archive_members(per_label=10)
+    original = fetch.records_from_archive(write_archive(tmp_path / "a.tar.gz", members))
+    members["aclImdb/train/urls_pos.txt"] = b"http://www.imdb.com/title/tt0000001/usercomments\n" * 10
+    remapped = fetch.records_from_archive(write_archive(tmp_path / "b.tar.gz", members))
+    assert fetch.fingerprint(remapped) != fetch.fingerprint(original)
+
+
+def test_mismatch_message_names_the_cache_only_for_downloads(tiny_archive):
+    records = fetch.records_from_archive(tiny_archive)
+    with pytest.raises(TextclfError) as local:
+        fetch.verify(records, "0" * 64, str(tiny_archive))
+    assert "cache" not in str(local.value) and str(local.value).endswith("(the data is altered or incomplete)")
+    with pytest.raises(TextclfError, match=r"the cached download is in .*textclf, delete it to download again"):
+        fetch.verify(records, "0" * 64, fetch.CANONICAL_URL)

@@ -87,6 +87,7 @@ def fresh_project(tmp_path):
         ("drop_test_neg", "has no reviews in aclImdb/test/neg/"),
         ("latin1", "is not valid UTF-8"),
         ("edit", "fingerprint mismatch"),
+        ("remap_movies", "fingerprint mismatch"),
     ],
 )
 def test_fetch_rejects_bad_archives_without_output(fresh_project, damage, fragment):
@@ -97,6 +98,8 @@ def test_fetch_rejects_bad_archives_without_output(fresh_project, damage, fragme
     else:
         if damage == "drop_test_neg":
             members = {name: data for name, data in members.items() if "/test/neg/" not in name}
+        elif damage == "remap_movies":  # every positive train review under one movie: prepare would split it wrongly
+            members["aclImdb/train/urls_pos.txt"] = b"http://www.imdb.com/title/tt0000001/usercomments\n" * 10
         else:
             name = next(n for n in members if n.startswith("aclImdb/train/neg/1_"))
             members[name] = b"na\xefve" if damage == "latin1" else members[name] + b" extra"
@@ -139,3 +142,28 @@ def test_unknown_feature_set_and_model_are_named(fresh_project):
 
 def test_a_stage_without_its_inputs_says_what_to_run(fresh_project):
     assert_one_line_error(run_stage(fresh_project, "prepare"), "run `dvc repro fetch`")
+
+
+def test_prepare_refuses_records_whose_movies_break_its_split(fresh_project):
+    """Even with the fingerprint unpinned, prepare checks its own promises before writing."""
+    archive = fresh_project.parent / "aclImdb_v1.tar.gz"
+    members = archive_members(per_label=10)
+    members["aclImdb/train/urls_pos.txt"] = b"http://www.imdb.com/title/tt0000001/usercomments\n" * 10
+    write_archive(archive, members)
+    edit_params(fresh_project, "fetch", fingerprint=None)
+    assert run_stage(fresh_project, "fetch").returncode == 0
+    assert_one_line_error(run_stage(fresh_project, "prepare"), "validation split is not stratified: validation holds neg 100.0%, pos 0.0%")
+    assert not (fresh_project / "data/prepared").exists() and list((fresh_project / "data").glob(".*")) == []
+
+
+def test_temporaries_of_a_killed_stage_are_gone_after_its_next_run(fresh_project):
+    assert run_stage(fresh_project, "fetch").returncode == 0
+    killed = subprocess.Popen([sys.executable, "stages/prepare.py"], cwd=fresh_project)
+    killed.kill()  # SIGKILL: no handler runs, as when the kernel's OOM killer strikes
+    killed.wait()
+    leftover = fresh_project / "data" / f".prepared.tmp-{killed.pid}"  # what a kill mid-write leaves
+    leftover.mkdir(parents=True)
+    (leftover / "train.parquet").write_bytes(b"PAR1 half written")
+    result = run_stage(fresh_project, "prepare")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (fresh_project / "data").iterdir()) == ["prepared", "raw"]

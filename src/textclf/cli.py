@@ -1,29 +1,48 @@
 """Command-line entry points: the ``textclf`` console script, and the wrapper every stage runs in.
 
-Both turn user errors into one ``error:`` line and a non-zero exit, never a traceback.
+Both turn every failure into one ``error:`` line and a non-zero exit, never a
+traceback: a user error names its file, line or key; anything unforeseen says
+what it was and how to see the traceback (``TEXTCLF_DEBUG=1`` or ``--debug``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 import textclf
+from textclf import outputs
 from textclf.errors import TextclfError
+from textclf.terminal import visible
+
+DEBUG_ENV = "TEXTCLF_DEBUG"
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {visible(' '.join(message.splitlines()))}", file=sys.stderr)
+    sys.exit(code)
 
 
 def run_stage(main: Callable[[], None]) -> None:
+    """Run ``main``; whatever goes wrong ends as one ``error:`` line and a non-zero exit."""
+    outputs.watch_interrupts()
     try:
         main()
+        if outputs.received_signal() is not None:  # the KeyboardInterrupt was swallowed on the way
+            raise KeyboardInterrupt
     except TextclfError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+        _fail(str(error), 1)
     except KeyboardInterrupt:
-        print("error: interrupted; no output was written", file=sys.stderr)
-        sys.exit(130)
+        _fail("interrupted; no output was written", 128 + (outputs.received_signal() or signal.SIGINT))
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _fail(f"unexpected {type(error).__name__}: {str(error) or 'no message'} "
+              f"(set {DEBUG_ENV}=1 to see the traceback, and please report it)", 1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-chars", type=int, default=predict.MAX_CHARS,
                      help=f"longer reviews are cut to this many characters (default {predict.MAX_CHARS:,})")
     ask.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
+    ask.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     report = commands.add_parser(
         "report", help="write a markdown report of what the workspace changed against a git ref",
         description="Metrics and params diffs and the changed plots (rendered to PNG), for a pull request.",
@@ -55,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("report.md"),
                         help="the markdown file to write; images go to a folder of the same name (default: report.md)")
     report.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
+    report.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     return parser
 
 
@@ -62,7 +83,7 @@ def _report(args: argparse.Namespace) -> None:
     from textclf import report
 
     path = report.build(args.project, args.ref, args.out)
-    print(f"report: wrote {path}")
+    print(f"report: wrote {visible(str(path))}")
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -80,17 +101,21 @@ def _predict(args: argparse.Namespace) -> None:
     name, path = predict.model_path(args.model, args.project)
     inputs = predict.read_inputs(args.texts, file, args.column, sys.stdin.buffer, args.input_format, args.max_chars)
     for warning in inputs.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {visible(warning)}", file=sys.stderr)
 
     from textclf.serving import Predictor, label_of  # TensorFlow loads only once the input is known to be good
 
     probabilities = predict.classify(Predictor(path), inputs.texts, args.batch_size, progress=f"predict ({name})").tolist()
     labels = [label_of(probability) for probability in probabilities]
     if args.format == "table":
-        sys.stdout.write(predict.table(inputs.numbers, inputs.texts, probabilities, labels))
+        result = predict.table(inputs.numbers, inputs.texts, probabilities, labels)
     else:
-        sys.stdout.write(predict.json_lines(inputs.numbers, inputs.texts, probabilities, labels, name))
-    sys.stdout.flush()
+        result = predict.json_lines(inputs.numbers, inputs.texts, probabilities, labels, name)
+    try:
+        sys.stdout.write(result)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `textclf predict ... | head`: the reader left early, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush finds no pipe
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -99,7 +124,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not textclf.LOG_LEVEL_CHOSEN:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     args = _parser().parse_args(argv)
-    try:
-        run_stage(lambda: {"predict": _predict, "report": _report}[args.command](args))
-    except BrokenPipeError:  # `textclf predict ... | head`: the reader left early, nothing is wrong
-        sys.stderr.close()
+    if args.debug:
+        os.environ[DEBUG_ENV] = "1"
+    run_stage(lambda: {"predict": _predict, "report": _report}[args.command](args))

@@ -17,7 +17,12 @@ from textclf.errors import TextclfError
 SPLITS = ("train", "validation", "test", "unsup")
 COLUMNS = ["id", "text", "label", "rating", "movie"]
 LABEL_IDS = {"neg": 0, "pos": 1, "unsup": -1}
+LABEL_NAMES = {label_id: name for name, label_id in LABEL_IDS.items()}
 _HTML_BREAK = re.compile(r"<br\s*/?>", flags=re.IGNORECASE)
+# How far a label's share in validation may stray from its share in train. The
+# greedy movie split meets its targets almost exactly on IMDB (at most 30 reviews
+# a movie); a larger gap means the movie column is wrong or movies are too big.
+SHARE_TOLERANCE = 0.05
 
 
 def clean_text(text: str) -> str:
@@ -84,7 +89,33 @@ def split_tables(frame: pd.DataFrame, fraction: float, seed: int) -> dict[str, p
         "test": frame[frame["split"] == "test"],
         "unsup": frame[frame["label"] < 0],
     }
-    return {name: table[COLUMNS].reset_index(drop=True) for name, table in tables.items()}
+    tables = {name: table[COLUMNS].reset_index(drop=True) for name, table in tables.items()}
+    check_validation_split(tables["train"], tables["validation"])
+    return tables
+
+
+def _shares(shares: pd.Series) -> str:
+    return ", ".join(f"{LABEL_NAMES.get(label, label)} {share:.1%}" for label, share in shares.sort_index().items())
+
+
+def check_validation_split(train: pd.DataFrame, validation: pd.DataFrame) -> None:
+    """Refuse a validation split that breaks the two promises it is made with.
+
+    Checked on the result, not trusted from the algorithm: a damaged movie
+    mapping once produced a validation split with no positive review at all.
+    """
+    shared = sorted(set(train["movie"]) & set(validation["movie"]))
+    if shared:
+        raise TextclfError(f"validation shares {len(shared)} movie(s) with train (first: {shared[0]}); it must be movie-disjoint")
+    labelled = pd.concat([train, validation])
+    expected = labelled["label"].value_counts(normalize=True)
+    actual = validation["label"].value_counts(normalize=True).reindex(expected.index, fill_value=0.0)
+    if (actual - expected).abs().max() > SHARE_TOLERANCE:
+        raise TextclfError(
+            f"validation split is not stratified: validation holds {_shares(actual)}, the labelled train reviews "
+            f"{_shares(expected)} (is the movie column of data/raw/imdb.parquet right, or are some movies too "
+            "large for prepare.validation_fraction?)"
+        )
 
 
 def data_report(tables: dict[str, pd.DataFrame]) -> dict:
@@ -92,7 +123,7 @@ def data_report(tables: dict[str, pd.DataFrame]) -> dict:
     labelled_train = pd.concat([tables["train"], tables["validation"]])
     report: dict = {"counts": {}, "empty_texts": {}, "length_words": {}}
     for name, table in tables.items():
-        names = table["label"].map({0: "neg", 1: "pos", -1: "unlabelled"})
+        names = table["label"].map(LABEL_NAMES | {-1: "unlabelled"})
         report["counts"][name] = {"total": int(len(table)), **{k: int(v) for k, v in names.value_counts().sort_index().items()}}
         report["empty_texts"][name] = int((table["text"].str.strip() == "").sum())
         words = table["text"].str.split().str.len()

@@ -191,15 +191,17 @@ def canonical_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
-    """sha256 over the sorted (split, label, id, rating, text) records.
+    """sha256 over the sorted (split, label, id, rating, movie, text) records.
 
-    One JSON array per line makes the encoding unambiguous whatever the text holds.
+    Every column prepare relies on is covered: the movie decides which reviews
+    may go to validation, so an edited ``urls_*.txt`` must fail here, not
+    quietly change the splits. One JSON array per line makes the encoding
+    unambiguous whatever the text holds.
     """
     digest = hashlib.sha256()
     ordered = canonical_order(frame)
-    for record in zip(ordered["split"], ordered["label"], ordered["id"], ordered["rating"], ordered["text"]):
-        split, label, review_id, rating, text = record
-        line = json.dumps([split, label, int(review_id), int(rating), text], ensure_ascii=False)
+    for split, label, review_id, rating, movie, text in ordered.itertuples(index=False, name=None):
+        line = json.dumps([split, label, int(review_id), int(rating), movie, text], ensure_ascii=False)
         digest.update(line.encode("utf-8") + b"\n")
     return digest.hexdigest()
 
@@ -210,10 +212,12 @@ def verify(frame: pd.DataFrame, expected: str | None, source: str) -> str:
         print(f"warning: fetch.fingerprint is not set; the records from {source} have "
               f"fingerprint {actual} (pin it in params.yaml)")
     elif actual != expected:
+        # Only a download has a cached copy worth pointing at; a local file is the user's own.
+        where = (f"; the cached download is in {cache_dir()}, delete it to download again"
+                 if urllib.parse.urlparse(source).scheme in ("http", "https") else "")
         raise TextclfError(
             f"fingerprint mismatch for {source}: expected {expected}, got {actual} "
-            "(the archive is altered or incomplete; a cached download lives in "
-            f"{cache_dir()})"
+            f"(the data is altered or incomplete{where})"
         )
     return actual
 

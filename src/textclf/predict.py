@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import BinaryIO, Iterable
 
 import numpy as np
-import yaml
 
 from textclf.errors import TextclfError
+from textclf.params import read_params
+from textclf.terminal import json_safe, visible
 
 MAX_CHARS = 100_000  # about 20k words; the longest IMDB review has 13.7k characters
 FILE_KINDS = {".txt": "txt", ".csv": "csv", ".jsonl": "jsonl"}
@@ -59,6 +60,21 @@ def _is_utf8(line: bytes) -> bool:
         return False
 
 
+def _argument_values(texts: Iterable[str]) -> tuple[list[str], list[str]]:
+    """Command-line reviews, with undecodable bytes replaced as in files.
+
+    Python hands over an argument's invalid UTF-8 bytes as lone surrogates,
+    which no model input or output stream can encode.
+    """
+    values, bad = [], []
+    for number, text in enumerate(texts, 1):
+        data = text.encode("utf-8", errors="surrogateescape")
+        values.append(data.decode("utf-8", errors="replace"))
+        bad += [] if _is_utf8(data) else [number]
+    warnings = [f"argument(s) {_listed(bad)} are not valid UTF-8; bad bytes were replaced with U+FFFD"] if bad else []
+    return values, warnings
+
+
 def _lines(text: str) -> list[str]:
     """Lines ended by \n or \r\n only: str.splitlines() would also cut a review at
     \x85, \u2028 or a lone \r, which real reviews contain."""
@@ -66,16 +82,57 @@ def _lines(text: str) -> list[str]:
     return lines[:-1] if lines and lines[-1] == "" else lines
 
 
-def _rows(text: str, kind: str, column: str | None, source: str) -> list[str]:
-    if kind == "txt":
-        return _lines(text)
-    if kind == "csv":
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        header = reader.fieldnames or []
-        name = column or "text"
+def _txt_values(text: str, column: str | None, source: str) -> list[str]:
+    if column is not None:
+        raise TextclfError(f"--column applies to .csv and .jsonl input; {source} is read as one review per line")
+    return _lines(text)
+
+
+def _csv_values(text: str, column: str | None, source: str) -> list[str]:
+    """The ``column`` field of every record; a record that does not parse is an error naming its line.
+
+    Strict parsing turns a quote that is never closed into an error instead of
+    one review that swallows the rest of the file.
+    """
+    name = column or "text"
+    # The default 128 KiB field limit would turn one long review into a crash; the
+    # file is in memory already, and overlong reviews are cut later with a warning.
+    csv.field_size_limit(sys.maxsize)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    values: list[str] = []
+    first_line = 1
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise TextclfError(f"{source} is empty: a CSV file needs a header row naming its columns")
         if name not in header:
             raise TextclfError(f"{source} has no column '{name}' (columns: {', '.join(header) or 'none'}); pick one with --column")
-        return [row[name] or "" for row in reader]
+        if header.count(name) > 1:
+            raise TextclfError(f"{source} has {header.count(name)} columns named '{name}'; rename all but one")
+        index = header.index(name)
+        first_line = reader.line_num + 1
+        for row in reader:
+            if row:  # a blank line is no record
+                if len(row) != len(header):
+                    raise TextclfError(f"{source}: line {first_line} has {len(row)} field(s), but the header has {len(header)}")
+                values.append(row[index])
+            first_line = reader.line_num + 1
+    except csv.Error as error:
+        problem = ("a quoted field opens here and is never closed" if "unexpected end of data" in str(error)
+                   else f"not valid CSV ({error})")
+        raise TextclfError(f"{source}: line {first_line}: {problem}") from None
+    return values
+
+
+def _json_type(value: object) -> str:
+    names = {type(None): "null", bool: "a boolean", int: "a number", float: "a number", str: "a string",
+             list: "an array", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _jsonl_values(text: str, column: str | None, source: str) -> list[str]:
+    """The string in field ``column`` of each line's JSON object; a blank line is an empty input."""
+    name = column or "text"
     values = []
     for number, line in enumerate(_lines(text), 1):
         if not line.strip():
@@ -85,11 +142,22 @@ def _rows(text: str, kind: str, column: str | None, source: str) -> list[str]:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             raise TextclfError(f"{source}: line {number} is not JSON ({error.msg})") from None
-        name = column or "text"
-        if not isinstance(record, dict) or name not in record:
+        except ValueError as error:  # an integer beyond Python's digit limit; its advice is for programmers
+            raise TextclfError(f"{source}: line {number} is not usable JSON ({str(error).split(';')[0]})") from None
+        except RecursionError:
+            raise TextclfError(f"{source}: line {number} is JSON nested too deeply to read") from None
+        if not isinstance(record, dict):
+            raise TextclfError(f"{source}: line {number} is {_json_type(record)}, not a JSON object with a '{name}' field")
+        if name not in record:
             raise TextclfError(f"{source}: line {number} has no field '{name}'; pick one with --column")
-        values.append(str(record[name]))
+        if not isinstance(record[name], str):
+            raise TextclfError(f"{source}: line {number}: field '{name}' is {_json_type(record[name])}, not a string")
+        values.append(record[name])
     return values
+
+
+# One reader per input format: file text -> one value per input, in order.
+READERS = {"txt": _txt_values, "csv": _csv_values, "jsonl": _jsonl_values}
 
 
 def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdin: BinaryIO | None = None,
@@ -110,9 +178,11 @@ def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdi
         except OSError as error:
             raise TextclfError(f"cannot read {file}: {error.strerror or error}") from None
         text, inputs.warnings = _decoded(data, source)
-        values = _rows(text, kind, column, source)
+        values = READERS[kind](text, column, source)
     else:
-        values = list(texts)
+        if column is not None:
+            raise TextclfError("--column applies to --file input, not to reviews given as arguments")
+        values, inputs.warnings = _argument_values(texts)
     empty, cut = [], []
     for number, value in enumerate(values, 1):
         if not value.strip():
@@ -128,7 +198,9 @@ def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdi
     if cut:
         inputs.warnings.append(f"input(s) {_listed(cut)} longer than {max_chars:,} characters were cut to that length")
     if not inputs.texts:
-        raise TextclfError("no review to classify: give texts, --file PATH, or pipe lines to stdin")
+        if file is None:
+            raise TextclfError("no review to classify: give texts, --file PATH, or pipe lines to stdin")
+        raise TextclfError(f"no review to classify in {source}: " + (f"all {len(values)} input(s) are empty" if values else "it holds none"))
     return inputs
 
 
@@ -141,16 +213,31 @@ def export_stages(project: Path) -> dict[str, str]:
     params_path = project / "params.yaml"
     if not params_path.is_file():
         raise TextclfError(f"{params_path} not found: run textclf from the project directory or pass --project")
-    params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-    return {name: stage for block, stage in EXPORT_STAGES.items() for name in (params.get(block) or {})}
+    params = read_params(params_path)
+    stages = {}
+    for block, stage in EXPORT_STAGES.items():
+        models = params.get(block) or {}
+        if not isinstance(models, dict):
+            raise TextclfError(f"{params_path}: '{block}' must be a mapping of model names to their settings")
+        stages |= {str(name): stage for name in models}
+    return stages
 
 
 def best_model(project: Path) -> str:
+    """The leaderboard's top model: the highest test accuracy (on a tie, the first by name)."""
     path = project / "metrics" / "leaderboard.json"
     if not path.is_file():
         raise TextclfError(f"{path} not found: run `dvc repro leaderboard` to rank the models")
-    board = json.loads(path.read_text(encoding="utf-8"))
-    return max(sorted(board), key=lambda name: board[name]["accuracy"])
+    rebuild = "run `dvc repro leaderboard` (or resolve the git merge conflict in it)"
+    try:
+        board = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise TextclfError(f"{path} is not valid JSON ({getattr(error, 'msg', error)}); {rebuild}") from None
+    accuracies = {name: row.get("accuracy") for name, row in board.items() if isinstance(row, dict)} if isinstance(board, dict) else {}
+    ranked = {name: value for name, value in accuracies.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    if not ranked or len(ranked) != len(board):
+        raise TextclfError(f"{path} is not a leaderboard (a model name -> {{\"accuracy\": number}} mapping); {rebuild}")
+    return max(sorted(ranked), key=ranked.get)
 
 
 def model_path(name: str, project: Path) -> tuple[str, Path]:
@@ -182,17 +269,19 @@ def classify(predictor, texts: list[str], batch_size: int, progress: str | None 
 
 
 def table(numbers: list[int], texts: list[str], probabilities, labels: list[str], width: int = 60) -> str:
+    """One line per review, for people: whitespace runs shown as one space, control characters as escapes."""
     lines = [f"{'#':>5}  {'label':<8}  {'P(pos)':>6}  text"]
     for number, text, probability, label in zip(numbers, texts, probabilities, labels):
         flat = " ".join(text.split())
-        preview = flat if len(flat) <= width else flat[: width - 1] + "…"
+        preview = visible(flat if len(flat) <= width else flat[: width - 1] + "…")
         lines.append(f"{number:>5}  {label:<8}  {probability:6.3f}  {preview}")
     return "\n".join(lines) + "\n"
 
 
 def json_lines(numbers: list[int], texts: list[str], probabilities, labels: list[str], model: str) -> str:
+    """One JSON object per line, for programs: the review text exactly as read."""
     return "".join(
-        json.dumps({"input": number, "model": model, "label": label, "probability": round(float(probability), 6), "text": text},
-                   ensure_ascii=False) + "\n"
+        json_safe(json.dumps({"input": number, "model": model, "label": label, "probability": round(float(probability), 6),
+                              "text": text}, ensure_ascii=False)) + "\n"
         for number, text, probability, label in zip(numbers, texts, probabilities, labels)
     )

@@ -60,8 +60,10 @@ class Predictor:
             raise TextclfError(f"no exported model in {path}")
         try:
             self._serve = tf.saved_model.load(str(path)).signatures[SIGNATURE]
-        except (OSError, KeyError, ValueError, tf.errors.OpError) as error:
-            raise TextclfError(f"cannot load the exported model in {path}: {str(error).splitlines()[0]}") from None
+        except Exception as error:  # TensorFlow raises anything from IndexError to OpError on a damaged file
+            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            raise TextclfError(f"cannot load the exported model in {path} ({reason}); it is damaged or incomplete: "
+                               "rebuild it with `dvc repro` or fetch it again with `dvc pull`") from None
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -101,7 +101,7 @@ def read_params(path: str | Path = "params.yaml") -> dict:
     except FileNotFoundError:
         raise TextclfError(f"{path}: file not found (run from the project root)") from None
     except yaml.YAMLError as error:
-        raise TextclfError(f"{path}: not valid YAML ({error})".replace("\n", " ")) from None
+        raise TextclfError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
     if not isinstance(params, dict):
         raise TextclfError(f"{path}: expected a mapping of stage blocks at the top level")
     return params

@@ -1,10 +1,11 @@
 """Check on the real data that a forced rerun reproduces every byte.
 
-Reruns some stages with `dvc repro --force` (by default the data stages and
-two models, about 5 minutes on 2 cores), then compares every output hash in
-dvc.lock and every metric and plot file with what git has. Wall-clock timing
-files are excluded: they differ by nature and live in metrics/timings/ for
-that reason. Run from the project root on a clean, reproduced workspace:
+Reruns stages with `dvc repro --force` (by default the data stages and every
+model of params.yaml: its train, evaluate and export stages, then the
+leaderboard; about 30 minutes on 2 cores), then compares every output hash in
+dvc.lock and every metric and plot file with what git has. Wall-clock timings
+are excluded: they differ by nature and live in metrics/timings/ (and the
+leaderboard's markdown table) for that reason. Run from the project root on a clean, reproduced workspace:
 
     python benchmarks/determinism_check.py [STAGE ...] [--out benchmarks/results/determinism.json]
 """
@@ -19,9 +20,17 @@ from pathlib import Path
 
 import yaml
 
-STAGES = ["fetch", "prepare", "vectorize@words_20k", "train@bow_mean", "evaluate@bow_mean", "export@bow_mean",
-          "train@ngram", "evaluate@ngram", "export@ngram"]
-TIMINGS = "metrics/timings/"
+TIMINGS = ("metrics/timings/", "metrics/leaderboard.md")
+
+
+def every_model_stage() -> list[str]:
+    """fetch, prepare, every vectorize, and train / evaluate / export of every model, in pipeline order."""
+    params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    stages = ["fetch", "prepare", *(f"vectorize@{name}" for name in params["features"])]
+    for block, suffix in (("models", ""), ("hub_models", "_hub")):
+        for name in params.get(block) or {}:
+            stages += [f"{stage}{suffix}@{name}" for stage in ("train", "evaluate", "export")]
+    return stages + ["leaderboard"]
 
 
 def output_hashes(lock_text: str) -> dict[str, str]:
@@ -36,9 +45,10 @@ def git(*args: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stages", nargs="*", default=STAGES)
+    parser.add_argument("stages", nargs="*", help="stages to force (default: every model's, see above)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/determinism.json"))
     args = parser.parse_args()
+    args.stages = args.stages or every_model_stage()
     if git("status", "--porcelain", "--", "dvc.lock", "metrics", "plots"):
         sys.exit("error: dvc.lock, metrics/ or plots/ differ from git already; commit or restore them first")
 
@@ -58,7 +68,7 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
     if result["identical"]:  # only the timings moved: put the committed ones back
-        git("checkout", "--", "dvc.lock", TIMINGS)
+        git("checkout", "--", "dvc.lock", *TIMINGS)
     sys.exit(0 if result["identical"] else 1)
 
 

@@ -1,4 +1,8 @@
-"""Stage evaluate@<model>: test-set metrics, DVC plot data and PNGs for one trained model."""
+"""Stage evaluate@<model>: test-set metrics, DVC plot data and PNGs for one trained model.
+
+The training-curve picture is drawn here, from the log train wrote, so restyling
+a chart redraws it without retraining anything.
+"""
 
 import argparse
 from pathlib import Path
@@ -8,7 +12,7 @@ import pandas as pd
 
 from textclf import metrics, models, plots, training, vectorizing
 from textclf import params as p
-from textclf.cli import run_stage
+from textclf.errors import run_stage
 from textclf.outputs import staged_outputs, write_json
 
 FEATURES = Path("data/features")
@@ -24,6 +28,9 @@ def main() -> None:
     arrays, labels = vectorizing.load_split(feature_dir, "test")
     model = training.load_model(Path(f"models/{name}/model.keras"))
     logits = training.predict_logits(model, arrays, labels, vectorizing.input_width(feature_dir, spec.features))
+    live_dir = Path(f"metrics/models/{name}/train")
+    history = training.read_live_history(live_dir)
+    best_epoch = training.best_epoch_of(history)
 
     probabilities = metrics.sigmoid(logits)
     report = metrics.binary_report(labels, logits)
@@ -35,8 +42,8 @@ def main() -> None:
     plot_dir = Path(f"plots/models/{name}")
     outputs = [Path(f"metrics/models/{name}/evaluate.json"), plot_dir / "confusion.csv", plot_dir / "roc.csv",
                plot_dir / "precision_recall.csv", plot_dir / "confusion_matrix.png", plot_dir / "roc.png",
-               plot_dir / "precision_recall.png"]
-    with staged_outputs(*outputs) as (metrics_tmp, confusion_csv, roc_csv, pr_csv, confusion_png, roc_png, pr_png):
+               plot_dir / "precision_recall.png", plot_dir / "training_curves.png"]
+    with staged_outputs(*outputs) as (metrics_tmp, confusion_csv, roc_csv, pr_csv, confusion_png, roc_png, pr_png, curves_png):
         write_json(metrics_tmp, report)
         pd.DataFrame({"actual": np.where(labels == 1, "pos", "neg"),
                       "predicted": np.where(probabilities >= 0.5, "pos", "neg")}).to_csv(confusion_csv, index=False)
@@ -45,6 +52,7 @@ def main() -> None:
         plots.confusion_matrix_png(counts, confusion_png)
         plots.curve_png(fpr, tpr, roc_png, "false positive rate", "true positive rate", f"{name}: ROC (AUC {report['roc_auc']:.3f})", diagonal=True)
         plots.curve_png(recall, precision, pr_png, "recall", "precision", f"{name}: precision-recall (test)")
+        plots.training_curves_png(history, best_epoch, curves_png)
     print(f"evaluate@{name}: " + ", ".join(f"{metric} {value:.4f}" for metric, value in report.items()))
 
 

@@ -13,8 +13,7 @@ import pandas as pd
 
 from textclf import metrics, models, serving, training, vectorizing
 from textclf import params as p
-from textclf.cli import run_stage
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
 
 FEATURES = Path("data/features")

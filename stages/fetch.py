@@ -4,7 +4,7 @@ from pathlib import Path
 
 from textclf import fetch
 from textclf import params as p
-from textclf.cli import run_stage
+from textclf.errors import run_stage
 from textclf.outputs import staged_outputs
 
 RECORDS = Path("data/raw/imdb.parquet")

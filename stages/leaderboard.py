@@ -6,8 +6,7 @@ import pandas as pd
 
 from textclf import leaderboard, models, plots
 from textclf import params as p
-from textclf.cli import run_stage
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 
 OUTPUTS = [Path("metrics/leaderboard.json"), Path("metrics/leaderboard.md"), Path("plots/leaderboard.csv"), Path("plots/leaderboard.png")]
@@ -19,8 +18,7 @@ def main() -> None:
         raise TextclfError("params.yaml: the 'models' block names no model")
     rows = leaderboard.build(names, Path("metrics/models"), Path("metrics/timings"))
     with staged_outputs(*OUTPUTS) as (json_tmp, markdown_tmp, csv_tmp, png_tmp):
-        # Timings vary run to run, so the JSON that `dvc metrics diff` compares leaves them out.
-        write_json(json_tmp, {row["model"]: {k: v for k, v in row.items() if k not in ("model", "train_seconds")} for row in rows})
+        write_json(json_tmp, leaderboard.metrics(rows))
         markdown_tmp.write_text(leaderboard.markdown(rows), encoding="utf-8")
         pd.DataFrame(rows)[["model", "accuracy"]].to_csv(csv_tmp, index=False)
         plots.leaderboard_png(rows, png_tmp)

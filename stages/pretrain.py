@@ -11,8 +11,7 @@ import pandas as pd
 
 from textclf import hub_modules
 from textclf import params as p
-from textclf.cli import run_stage
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import seed_everything
 

@@ -1,13 +1,13 @@
-"""Stage train@<model>: fit one model of the zoo with early stopping; log per-epoch curves."""
+"""Stage train@<model>: fit one model of the zoo with early stopping, logging each epoch with DVCLive."""
 
 import argparse
 import time
 from pathlib import Path
 
-from textclf import artifacts, models, plots, training, vectorizing
+from textclf import artifacts, models, training, vectorizing
 from textclf import params as p
-from textclf.cli import run_stage
-from textclf.outputs import staged_outputs, write_json
+from textclf.errors import run_stage
+from textclf.outputs import live_directory, staged_outputs, write_json
 from textclf.tf_runtime import device_summary, seed_everything
 
 FEATURES = Path("data/features")
@@ -23,34 +23,31 @@ def main() -> None:
 
     seed_everything(hparams["seed"])
     print(f"train@{name}: {hparams['architecture']} on {device_summary()}")
-    started = time.perf_counter()
-    model, rows, best_epoch = training.train_model(
-        spec, hparams, width, vectorizing.load_split(feature_dir, "train"), vectorizing.load_split(feature_dir, "validation")
-    )
-    seconds = time.perf_counter() - started
-
-    outputs = [Path(f"models/{name}/model.keras"), Path(f"metrics/models/{name}/train.json"),
-               Path(f"metrics/models/{name}/history.tsv"), Path(f"metrics/timings/{name}.json"),
-               Path(f"plots/models/{name}/training_curves.png")]
-    with staged_outputs(*outputs) as (model_tmp, summary_tmp, history_tmp, timing_tmp, curves_tmp):
-        artifacts.save_keras_model(model, model_tmp)
-        best = rows[best_epoch - 1]
-        write_json(summary_tmp, {
-            "architecture": hparams["architecture"],
-            "features": hparams["features"],
-            "parameters": model.count_params(),
-            "model_bytes": model_tmp.stat().st_size,
-            # Proves two runs trained the same model, whatever the file around it.
-            "weights_sha256": artifacts.weights_digest(model),
-            "epochs_run": len(rows),
-            "best_epoch": best_epoch,
-            "val_loss": round(best["val_loss"], 6),
-            "val_accuracy": round(best["val_accuracy"], 6),
-        })
-        training.write_history(rows, history_tmp)
-        write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary()})
-        plots.training_curves_png(rows, best_epoch, curves_tmp)
-    print(f"train@{name}: kept epoch {best_epoch} of {len(rows)}, val accuracy {rows[best_epoch - 1]['val_accuracy']:.4f}, {seconds:.0f} s")
+    with live_directory(f"metrics/models/{name}/train") as live_dir:
+        started = time.perf_counter()
+        model, rows, best_epoch = training.train_model(
+            spec, hparams, width, vectorizing.load_split(feature_dir, "train"),
+            vectorizing.load_split(feature_dir, "validation"), callbacks=(training.live_logger(live_dir),),
+        )
+        seconds = time.perf_counter() - started
+        with staged_outputs(f"models/{name}/model.keras", f"metrics/timings/{name}.json") as (model_tmp, timing_tmp):
+            artifacts.save_keras_model(model, model_tmp)
+            best = rows[best_epoch - 1]
+            # DVCLive's summary holds the last epoch; the model holds the best one, so the summary says so.
+            write_json(live_dir / "metrics.json", {
+                "architecture": hparams["architecture"],
+                "features": hparams["features"],
+                "parameters": model.count_params(),
+                "model_bytes": model_tmp.stat().st_size,
+                # Proves two runs trained the same model, whatever the file around it.
+                "weights_sha256": artifacts.weights_digest(model),
+                "epochs_run": len(rows),
+                "best_epoch": best_epoch,
+                "train": {"loss": round(best["loss"], 6), "accuracy": round(best["accuracy"], 6)},
+                "eval": {"loss": round(best["val_loss"], 6), "accuracy": round(best["val_accuracy"], 6)},
+            })
+            write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary()})
+    print(f"train@{name}: kept epoch {best_epoch} of {len(rows)}, val accuracy {best['val_accuracy']:.4f}, {seconds:.0f} s")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from textclf import models, training, transfer, vectorizing
 from textclf import params as p
-from textclf.cli import run_stage
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import seed_everything
 

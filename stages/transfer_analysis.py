@@ -6,8 +6,7 @@ import pandas as pd
 
 from textclf import plots, transfer
 from textclf import params as p
-from textclf.cli import run_stage
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 
 CELLS = Path("metrics/transfer")

@@ -7,8 +7,7 @@ import pandas as pd
 
 from textclf import params as p
 from textclf import vectorizing
-from textclf.cli import run_stage
-from textclf.errors import TextclfError
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
 
 TABLES = Path("data/prepared")

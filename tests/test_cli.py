@@ -24,7 +24,7 @@ def project(tmp_path_factory):
     serving.export(serving.end_to_end(model, "sequence", settings, vocabulary), root / "models/bow_mean/serving")
     (root / "params.yaml").write_text("models:\n  bow_mean: {}\n  ngram: {}\n")
     (root / "metrics").mkdir()
-    (root / "metrics/leaderboard.json").write_text(json.dumps({"bow_mean": {"accuracy": 0.9}}))
+    (root / "metrics/leaderboard.json").write_text(json.dumps({"bow_mean": {"rank": 1, "accuracy": 0.9}}))
     return root
 
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from textclf import leaderboard
+from textclf import leaderboard, predict
 from textclf.errors import TextclfError
 
 
@@ -10,7 +10,8 @@ def write_model_files(root, name, accuracy):
     (root / "metrics" / name).mkdir(parents=True)
     (root / "timings").mkdir(exist_ok=True)
     (root / "metrics" / name / "evaluate.json").write_text(json.dumps({"accuracy": accuracy, "roc_auc": 0.9, "f1": 0.8}))
-    (root / "metrics" / name / "train.json").write_text(json.dumps({"parameters": 1234, "model_bytes": 2_500_000}))
+    (root / "metrics" / name / "train").mkdir()
+    (root / "metrics" / name / "train" / "metrics.json").write_text(json.dumps({"parameters": 1234, "model_bytes": 2_500_000}))
     (root / "timings" / f"{name}.json").write_text(json.dumps({"train_seconds": 12.3}))
 
 
@@ -43,3 +44,17 @@ def test_malformed_metric_file_is_named(tmp_path, content, message):
 
 def test_human_bytes():
     assert [leaderboard.human_bytes(n) for n in (999, 1_500, 3_871_461)] == ["999 B", "1.5 KB", "3.9 MB"]
+
+
+def test_a_tie_keeps_params_order_and_predict_best_follows_the_leaderboard(tmp_path):
+    for name in ("zeta", "alpha", "mid"):
+        write_model_files(tmp_path, name, 0.9 if name != "mid" else 0.8)
+    rows = leaderboard.build(["zeta", "alpha", "mid"], tmp_path / "metrics", tmp_path / "timings")
+    assert [row["model"] for row in rows] == ["zeta", "alpha", "mid"]
+    board = leaderboard.metrics(rows)
+    assert {name: row["rank"] for name, row in board.items()} == {"zeta": 1, "alpha": 2, "mid": 3}
+    assert "train_seconds" not in board["zeta"]
+    project = tmp_path / "project"
+    (project / "metrics").mkdir(parents=True)
+    (project / "metrics/leaderboard.json").write_text(json.dumps(board, sort_keys=True))  # as the stage writes it
+    assert predict.best_model(project) == "zeta"

@@ -70,7 +70,7 @@ def test_an_interrupt_that_was_swallowed_still_stops_the_stage(tmp_path):
     """A KeyboardInterrupt raised inside __del__ is only printed by Python; the stage must still not finish."""
     program = textwrap.dedent(f"""
         import os, signal
-        from textclf.cli import run_stage
+        from textclf.errors import run_stage
         from textclf.outputs import staged_outputs
 
         class Stream:
@@ -92,7 +92,7 @@ def test_an_interrupt_that_was_swallowed_still_stops_the_stage(tmp_path):
 
 
 def test_an_unexpected_exception_is_one_line_with_a_pointer_to_the_traceback():
-    program = "from textclf.cli import run_stage\nrun_stage(lambda: {}['missing'])"
+    program = "from textclf.errors import run_stage\nrun_stage(lambda: {}['missing'])"
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
@@ -103,7 +103,7 @@ def test_an_unexpected_exception_is_one_line_with_a_pointer_to_the_traceback():
 
 
 def test_error_lines_are_one_line_and_show_control_characters_as_escapes():
-    program = ("from textclf.cli import run_stage\nfrom textclf.errors import TextclfError\n"
+    program = ("from textclf.errors import run_stage\nfrom textclf.errors import TextclfError\n"
                "def main():\n    raise TextclfError('bad file name a\\x1b]0;x\\x07b\\nsecond line')\nrun_stage(main)")
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.stderr.splitlines() == ["error: bad file name a\\x1b]0;x\\x07b second line"]

@@ -90,7 +90,8 @@ def test_model_names_resolve_to_exports(tmp_path):
     with pytest.raises(TextclfError, match="run `dvc repro leaderboard`"):
         predict.model_path("best", tmp_path)
     (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/leaderboard.json").write_text(json.dumps({"bow_mean": {"accuracy": 0.88}, "ngram": {"accuracy": 0.92}}))
+    (tmp_path / "metrics/leaderboard.json").write_text(json.dumps({"bow_mean": {"rank": 2, "accuracy": 0.88},
+                                                                   "ngram": {"rank": 1, "accuracy": 0.92}}))
     assert predict.best_model(tmp_path) == "ngram"
     export = tmp_path / "models/ngram/serving"
     export.mkdir(parents=True)
@@ -205,8 +206,8 @@ def test_a_broken_params_file_is_one_error(tmp_path, content, message):
 
 
 @pytest.mark.parametrize("content", [
-    "", "{", "[1, 2]", '{"bow_mean": {"accuracy": "high"}}', '{"bow_mean": 0.9}',
-    '<<<<<<< HEAD\n{"bow_mean": {"accuracy": 0.9}}\n=======\n{"bow_mean": {"accuracy": 0.8}}\n>>>>>>> main\n',
+    "", "{", "[1, 2]", '{"bow_mean": {"rank": "first"}}', '{"bow_mean": 1}', '{"a": {"rank": 1}, "b": {"rank": 1}}',
+    '<<<<<<< HEAD\n{"bow_mean": {"rank": 1}}\n=======\n{"bow_mean": {"rank": 2}}\n>>>>>>> main\n',
 ])
 def test_a_broken_leaderboard_is_one_error(tmp_path, content):
     (tmp_path / "params.yaml").write_text("models:\n  bow_mean: {}\n")

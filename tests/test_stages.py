@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -55,7 +56,7 @@ def test_every_stage_writes_its_outputs(project):
     for path in [
         "data/raw/imdb.parquet", "data/prepared/train.parquet", "data/prepared/unsup.parquet",
         "data/features/words_20k/vocab.txt", "data/features/words_20k/test_tokens.npy", "models/bow_mean/model.keras",
-        "metrics/models/bow_mean/history.tsv", "metrics/timings/bow_mean.json", "plots/models/bow_mean/confusion.csv",
+        "metrics/models/bow_mean/train/plots/metrics/eval/loss.tsv", "metrics/models/bow_mean/train/metrics.json", "metrics/timings/bow_mean.json", "plots/models/bow_mean/confusion.csv",
         "plots/models/bow_mean/roc.csv", "plots/models/bow_mean/roc.png", "plots/models/bow_mean/training_curves.png",
     ]:
         assert (project / path).exists(), path
@@ -167,3 +168,23 @@ def test_temporaries_of_a_killed_stage_are_gone_after_its_next_run(fresh_project
     result = run_stage(fresh_project, "prepare")
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in (fresh_project / "data").iterdir()) == ["prepared", "raw"]
+
+
+def test_ctrl_c_during_training_exits_130_and_removes_the_live_log(fresh_project):
+    for step in [("fetch",), ("prepare",), ("vectorize", "words_20k")]:
+        assert run_stage(fresh_project, *step).returncode == 0
+    edit_params(fresh_project, "models.bow_mean", epochs=100_000, patience=100_000)
+    live_log = fresh_project / "metrics/models/bow_mean/train/plots/metrics/train/loss.tsv"
+    training = subprocess.Popen([sys.executable, "stages/train.py", "bow_mean"], cwd=fresh_project, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+    for line in training.stdout:
+        if line.startswith("Epoch 3/"):
+            assert live_log.is_file()  # a non-atomic writer would leave this behind
+            training.send_signal(signal.SIGINT)
+            break
+    _, stderr = training.communicate(timeout=60)
+    assert training.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "error: interrupted; no output was written"
+    left = [path for folder in ("metrics/models", "metrics/timings", "models") for path in (fresh_project / folder).rglob("*")
+            if path.is_file()]
+    assert left == [] and list(fresh_project.rglob(".*.tmp-*")) == []

@@ -1,8 +1,10 @@
 """Byte-stable model files, so an unchanged stage keeps the same DVC hash.
 
 Both model formats carry something that changes on every save even when the
-weights do not: a ``.keras`` zip stamps each member with the time and writes
-``date_saved`` into its metadata, and a SavedModel's ``fingerprint.pb`` holds a
+weights do not: a ``.keras`` zip stamps each member with the time, writes
+``date_saved`` into its metadata and, for objects that layers share (a
+Bidirectional layer's initializers), their memory addresses (``id()``) as
+``shared_object_id`` into its config; a SavedModel's ``fingerprint.pb`` holds a
 random uuid. Left alone, every ``dvc repro --force`` would produce "new" models
 and a lock file diff with nothing behind it.
 """
@@ -27,12 +29,29 @@ def save_keras_model(model: keras.Model, path: Path) -> None:
     metadata = json.loads(members.get("metadata.json", b"{}"))
     metadata.pop("date_saved", None)
     members["metadata.json"] = json.dumps(metadata, sort_keys=True).encode()
+    if "config.json" in members:
+        members["config.json"] = json.dumps(_numbered_shared_objects(json.loads(members["config.json"]))).encode()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(members):
             entry = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
             archive.writestr(entry, members[name])
+
+
+def _numbered_shared_objects(config, numbers: dict | None = None):
+    """``config`` with each ``shared_object_id`` (a memory address) replaced by 1, 2, ... in order of appearance.
+
+    Keras only compares these ids with each other, to rebuild the sharing on load,
+    so numbering them keeps the model the same and makes the file reproducible.
+    """
+    numbers = {} if numbers is None else numbers
+    if isinstance(config, dict):
+        return {key: (numbers.setdefault(value, len(numbers) + 1) if key == "shared_object_id"
+                      else _numbered_shared_objects(value, numbers)) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_numbered_shared_objects(item, numbers) for item in config]
+    return config
 
 
 def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:

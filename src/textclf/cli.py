@@ -1,49 +1,21 @@
-"""Command-line entry points: the ``textclf`` console script, and the wrapper every stage runs in.
+"""The ``textclf`` console script: ``predict`` and ``report``.
 
-Both turn every failure into one ``error:`` line and a non-zero exit, never a
-traceback: a user error names its file, line or key; anything unforeseen says
-what it was and how to see the traceback (``TEXTCLF_DEBUG=1`` or ``--debug``).
+Like every stage, it runs inside :func:`textclf.errors.run_stage`, so any
+failure ends as one ``error:`` line and a non-zero exit, never a traceback
+(``--debug`` shows it).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import textclf
-from textclf import outputs
-from textclf.errors import TextclfError
+from textclf.errors import DEBUG_ENV, TextclfError, run_stage
 from textclf.terminal import visible
-
-DEBUG_ENV = "TEXTCLF_DEBUG"
-
-
-def _fail(message: str, code: int) -> None:
-    print(f"error: {visible(' '.join(message.splitlines()))}", file=sys.stderr)
-    sys.exit(code)
-
-
-def run_stage(main: Callable[[], None]) -> None:
-    """Run ``main``; whatever goes wrong ends as one ``error:`` line and a non-zero exit."""
-    outputs.watch_interrupts()
-    try:
-        main()
-        if outputs.received_signal() is not None:  # the KeyboardInterrupt was swallowed on the way
-            raise KeyboardInterrupt
-    except TextclfError as error:
-        _fail(str(error), 1)
-    except KeyboardInterrupt:
-        _fail("interrupted; no output was written", 128 + (outputs.received_signal() or signal.SIGINT))
-    except Exception as error:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        _fail(f"unexpected {type(error).__name__}: {str(error) or 'no message'} "
-              f"(set {DEBUG_ENV}=1 to see the traceback, and please report it)", 1)
-
 
 def _parser() -> argparse.ArgumentParser:
     from textclf import predict

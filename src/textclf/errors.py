@@ -1,5 +1,46 @@
-"""The one exception type stages turn into a single ``error: ...`` line."""
+"""The one exception type for user errors, and the wrapper that turns any failure into one line.
+
+Every stage script and the ``textclf`` command run inside :func:`run_stage`: a
+user error names its file, line or key; anything unforeseen says what it was
+and how to see the traceback (``TEXTCLF_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Callable
+
+from textclf import outputs
+from textclf.terminal import visible
 
 
 class TextclfError(Exception):
     """A problem with the user's input (data, params, paths), not a bug."""
+
+
+DEBUG_ENV = "TEXTCLF_DEBUG"
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"error: {visible(' '.join(message.splitlines()))}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """Run ``main``; whatever goes wrong ends as one ``error:`` line and a non-zero exit."""
+    outputs.watch_interrupts()
+    try:
+        main()
+        if outputs.received_signal() is not None:  # the KeyboardInterrupt was swallowed on the way
+            raise KeyboardInterrupt
+    except TextclfError as error:
+        _fail(str(error), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted; no output was written", 128 + (outputs.received_signal() or signal.SIGINT))
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        _fail(f"unexpected {type(error).__name__}: {str(error) or 'no message'} "
+              f"(set {DEBUG_ENV}=1 to see the traceback, and please report it)", 1)

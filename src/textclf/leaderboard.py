@@ -37,7 +37,7 @@ def build(model_names: list[str], metrics_root: Path, timings_root: Path) -> lis
     for name in model_names:
         sources = {
             "evaluate": metrics_root / name / "evaluate.json",
-            "train": metrics_root / name / "train.json",
+            "train": metrics_root / name / "train" / "metrics.json",
             "timing": timings_root / f"{name}.json",
         }
         row = {"model": name}
@@ -47,6 +47,15 @@ def build(model_names: list[str], metrics_root: Path, timings_root: Path) -> lis
             row.update({key: data[key] for key in keys})
         rows.append(row)
     return sorted(rows, key=lambda row: -row["accuracy"])
+
+
+def metrics(rows: list[dict]) -> dict:
+    """What `dvc metrics diff` compares: each model's rank and numbers, without the timings that vary run to run.
+
+    The rank is written out so `textclf predict --model best` follows this ranking, ties included.
+    """
+    return {row["model"]: {"rank": rank, **{key: value for key, value in row.items() if key not in ("model", "train_seconds")}}
+            for rank, row in enumerate(rows, start=1)}
 
 
 def markdown(rows: list[dict]) -> str:

@@ -97,6 +97,27 @@ def staged_outputs(*targets: str | os.PathLike) -> Iterator[list[Path]]:
         os.replace(temp, final)
 
 
+@contextlib.contextmanager
+def live_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """A fresh output directory written in place while the stage runs, and removed if it fails.
+
+    For a log people watch during a run (DVCLive's training metrics): it cannot
+    wait in a temporary, but a failed or interrupted stage still leaves none of
+    it behind. A killed stage leaves it for DVC to see as changed, and the next
+    run starts it afresh.
+    """
+    directory = Path(path)
+    _remove(directory)
+    directory.mkdir(parents=True)
+    try:
+        yield directory
+        if _received_signal is not None:
+            raise KeyboardInterrupt
+    except BaseException:
+        _remove(directory)
+        raise
+
+
 def write_json(path: str | os.PathLike, data: object) -> None:
     """Stable JSON: sorted keys and a trailing newline keep git diffs clean."""
     with open(path, "w", encoding="utf-8") as handle:

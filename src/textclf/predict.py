@@ -224,7 +224,7 @@ def export_stages(project: Path) -> dict[str, str]:
 
 
 def best_model(project: Path) -> str:
-    """The leaderboard's top model: the highest test accuracy (on a tie, the first by name)."""
+    """The model ranked first by the leaderboard stage, which owns the ranking (and its ties)."""
     path = project / "metrics" / "leaderboard.json"
     if not path.is_file():
         raise TextclfError(f"{path} not found: run `dvc repro leaderboard` to rank the models")
@@ -233,11 +233,12 @@ def best_model(project: Path) -> str:
         board = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise TextclfError(f"{path} is not valid JSON ({getattr(error, 'msg', error)}); {rebuild}") from None
-    accuracies = {name: row.get("accuracy") for name, row in board.items() if isinstance(row, dict)} if isinstance(board, dict) else {}
-    ranked = {name: value for name, value in accuracies.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
-    if not ranked or len(ranked) != len(board):
-        raise TextclfError(f"{path} is not a leaderboard (a model name -> {{\"accuracy\": number}} mapping); {rebuild}")
-    return max(sorted(ranked), key=ranked.get)
+    ranks = {name: row.get("rank") for name, row in board.items() if isinstance(row, dict)} if isinstance(board, dict) else {}
+    first = [name for name, rank in ranks.items() if rank == 1 and not isinstance(rank, bool)]
+    if len(first) != 1 or len(ranks) != len(board):
+        raise TextclfError(f"{path} is not a leaderboard (a model name -> {{\"rank\": 1, ...}} mapping with one model "
+                           f"ranked 1); {rebuild}")
+    return first[0]
 
 
 def model_path(name: str, project: Path) -> tuple[str, Path]:

@@ -1,4 +1,9 @@
-"""Fit a model on integer-encoded splits with early stopping on validation loss."""
+"""Fit a model on integer-encoded splits with early stopping on validation loss.
+
+Per-epoch metrics are logged with DVCLive as training goes, in its standard
+layout (``<dir>/plots/metrics/{train,eval}/{loss,accuracy}.tsv``), so
+``dvc plots show``, ``dvc exp show`` and the VS Code extension can follow a run.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from textclf import metrics
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
 
-HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]
+# Keras history keys and where DVCLive's Keras callback logs each of them.
+LOGGED_METRICS = {"loss": "train/loss", "accuracy": "train/accuracy", "val_loss": "eval/loss", "val_accuracy": "eval/accuracy"}
 
 
 def make_dataset(
@@ -70,27 +76,58 @@ def compile_model(model: keras.Model, learning_rate: float) -> None:
     )
 
 
-def fit(model: keras.Model, train_data, validation_data, epochs: int, patience: int) -> tuple[list[dict], int]:
+def fit(model: keras.Model, train_data, validation_data, epochs: int, patience: int,
+        callbacks: tuple = ()) -> tuple[list[dict], int]:
     """Train; return per-epoch history rows and the 1-based epoch whose weights were kept."""
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=[stopper], verbose=2)
+    history = model.fit(train_data, validation_data=validation_data, epochs=epochs, callbacks=[stopper, *callbacks], verbose=2)
     rows = [
-        {"epoch": epoch + 1, **{key: float(history.history[key][epoch]) for key in HISTORY_COLUMNS[1:]}}
+        {"epoch": epoch + 1, **{key: float(history.history[key][epoch]) for key in LOGGED_METRICS}}
         for epoch in range(len(history.history["loss"]))
     ]
-    best_epoch = 1 + int(np.argmin([row["val_loss"] for row in rows]))
-    return rows, best_epoch
+    return rows, best_epoch_of(rows)
 
 
-def write_history(rows: list[dict], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS, delimiter="\t", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: (f"{value:.6f}" if isinstance(value, float) else value) for key, value in row.items()})
+def best_epoch_of(rows: list[dict]) -> int:
+    """The epoch EarlyStopping keeps: the lowest validation loss, the first on a tie."""
+    return 1 + int(np.argmin([row["val_loss"] for row in rows]))
 
 
-def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple) -> tuple[keras.Model, list[dict], int]:
+def live_logger(directory: Path):
+    """A DVCLive callback that writes each epoch's metrics into ``directory`` as soon as the epoch ends.
+
+    Steps are numbered from 1, like the epochs Keras prints. No timestamps are
+    logged, so a rerun writes the same bytes; no dvc.yaml or report is written
+    (dvc.yaml declares the plots), and no experiment is saved (``dvc exp run``
+    does that).
+    """
+    from dvclive import Live
+    from dvclive.keras import DVCLiveCallback
+    from scmrepo.exceptions import SCMError
+
+    try:
+        live = Live(str(directory), dvcyaml=False, save_dvc_exp=False, report=None)
+    except SCMError as error:  # DVCLive 3.49 reads HEAD before checking that there is one
+        raise TextclfError(f"DVCLive cannot start ({error}): commit once (`git commit`), then run the stage again") from None
+    live.step = 1
+    return DVCLiveCallback(live=live)
+
+
+def read_live_history(directory: Path) -> list[dict]:
+    """The per-epoch rows a :func:`live_logger` wrote, as :func:`fit` returns them."""
+    columns = {}
+    for key, name in LOGGED_METRICS.items():
+        path = directory / "plots" / "metrics" / f"{name}.tsv"
+        if not path.is_file():
+            raise TextclfError(f"{path} not found (run `dvc repro` to train the model)")
+        with path.open(encoding="utf-8", newline="") as handle:
+            columns[key] = {int(row["step"]): float(row[name.split("/")[1]]) for row in csv.DictReader(handle, delimiter="\t")}
+    epochs = sorted(columns["loss"])
+    return [{"epoch": epoch, **{key: columns[key][epoch] for key in LOGGED_METRICS}} for epoch in epochs]
+
+
+def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple,
+                callbacks: tuple = ()) -> tuple[keras.Model, list[dict], int]:
     """Build, prime, compile and fit one model; the same recipe for the zoo and the transfer cells."""
     (train_arrays, train_labels), (validation_arrays, validation_labels) = train, validation
     bucket = hparams.get("bucket_by_length", False)
@@ -100,7 +137,7 @@ def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple
     if spec.prime:
         spec.prime(model, train_arrays, train_labels)
     compile_model(model, hparams["learning_rate"])
-    rows, best_epoch = fit(model, train_data, validation_data, hparams["epochs"], hparams["patience"])
+    rows, best_epoch = fit(model, train_data, validation_data, hparams["epochs"], hparams["patience"], callbacks)
     return model, rows, best_epoch
 
 

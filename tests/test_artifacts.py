@@ -1,0 +1,81 @@
+"""Model files carry no save time or random id: the same weights give the same bytes."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from textclf import artifacts, models
+from textclf.tf_runtime import seed_everything, tf
+
+from test_models import HPARAMS, WIDTH
+
+pytestmark = pytest.mark.slow
+
+
+def built(architecture, seed=0):
+    seed_everything(seed)
+    model = models.model_spec(architecture).build(HPARAMS[architecture], WIDTH)
+    model(np.ones((2, 6), np.int32))  # create the weights
+    return model
+
+
+SAVE_KERAS_MODEL = """
+import sys
+import numpy as np
+import textclf
+from textclf import artifacts, models
+from textclf.tf_runtime import seed_everything
+sys.path.insert(0, sys.argv[3])
+from test_models import HPARAMS, WIDTH
+seed_everything(0)
+model = models.model_spec(sys.argv[2]).build(HPARAMS[sys.argv[2]] | {"lstm_units": [4, 4]}, WIDTH)
+model(np.ones((2, 6), np.int32))
+artifacts.save_keras_model(model, sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("architecture", ["bow_mean", "bilstm"])
+def test_the_same_model_saved_by_two_processes_gives_the_same_bytes(architecture, tmp_path):
+    """As a forced rerun does; a stacked Bidirectional LSTM shares initializers, which Keras records by memory address."""
+    for name in ("a.keras", "b.keras"):
+        subprocess.run([sys.executable, "-c", SAVE_KERAS_MODEL, str(tmp_path / name), architecture,
+                        str(Path(__file__).parent)], check=True)
+    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
+    with zipfile.ZipFile(tmp_path / "a.keras") as archive:
+        assert {entry.date_time for entry in archive.infolist()} == {artifacts.ZIP_EPOCH}
+        assert b"date_saved" not in archive.read("metadata.json")
+
+
+def test_weights_digest_tells_models_apart_and_survives_a_reload(tmp_path):
+    model = built("bow_mean")
+    artifacts.save_keras_model(model, tmp_path / "m.keras")
+    reloaded = tf.keras.models.load_model(tmp_path / "m.keras")
+    assert artifacts.weights_digest(reloaded) == artifacts.weights_digest(model)
+    assert artifacts.weights_digest(built("bow_mean", seed=1)) != artifacts.weights_digest(model)
+
+
+SAVE_MODULE = """
+import sys
+import textclf
+from textclf import artifacts
+from textclf.tf_runtime import tf
+module = tf.Module()
+module.weight = tf.Variable([float(sys.argv[2]), 2.0])
+module.scale = tf.function(lambda x: x * module.weight, input_signature=[tf.TensorSpec([2], tf.float32)])
+artifacts.save_saved_model(module, sys.argv[1])
+"""
+
+
+def test_saved_model_bytes_depend_only_on_the_content(tmp_path):
+    """Saved by separate processes, as a forced rerun does: TensorFlow's random fingerprint uuid must not differ."""
+    for name, weight in (("a", "1.0"), ("b", "1.0"), ("c", "3.0")):
+        subprocess.run([sys.executable, "-c", SAVE_MODULE, str(tmp_path / name), weight], check=True)
+    files = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*") if path.is_file())
+    assert Path("fingerprint.pb") in files
+    for name in files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert (tmp_path / "c/fingerprint.pb").read_bytes() != (tmp_path / "a/fingerprint.pb").read_bytes()

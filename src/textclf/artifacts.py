@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from pathlib import Path
 
 from textclf.tf_runtime import keras, tf
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+_UUID4 = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
 def save_keras_model(model: keras.Model, path: Path) -> None:
@@ -54,16 +56,36 @@ def _numbered_shared_objects(config, numbers: dict | None = None):
     return config
 
 
+def _numbered_uuids(data: bytes) -> bytes:
+    """Each distinct uuid4 in ``data`` replaced by 00000001-0000-4000-8000-000000000000, 2, ... in order.
+
+    The replacements have the same length, so every protobuf length prefix stays valid.
+    """
+    numbers: dict[bytes, bytes] = {}
+    return _UUID4.sub(lambda match: numbers.setdefault(
+        match.group(), f"{len(numbers) + 1:08x}-0000-4000-8000-000000000000".encode()), data)
+
+
 def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
-    """``tf.saved_model.save`` with the fingerprint's random uuid replaced by one derived from the content."""
+    """``tf.saved_model.save``, with what differs from save to save made to follow from the content.
+
+    Keras names the function behind each LSTM layer ``lstm_<uuid4>`` (its
+    ``api_implements`` attribute, for the CPU/GPU implementation switch), so
+    every export of a recurrent model differs; those uuids are numbered in order
+    of appearance. The fingerprint, whose checksum covers them, is then made
+    again, and its random uuid replaced by one derived from the content.
+    """
     from tensorflow.core.protobuf import fingerprint_pb2
+    from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
 
     tf.saved_model.save(module, str(path), signatures=signatures)
+    graph = Path(path) / "saved_model.pb"
+    graph.write_bytes(_numbered_uuids(graph.read_bytes()))
     fingerprint_path = Path(path) / "fingerprint.pb"
     if not fingerprint_path.is_file():
         return
     fingerprint = fingerprint_pb2.FingerprintDef()
-    fingerprint.ParseFromString(fingerprint_path.read_bytes())
+    fingerprint.ParseFromString(fingerprinting.CreateFingerprintDef(str(path)))
     content = (fingerprint.saved_model_checksum, fingerprint.saved_object_graph_hash, fingerprint.checkpoint_hash)
     fingerprint.uuid = str(int(hashlib.sha256(repr(content).encode()).hexdigest()[:32], 16))
     fingerprint_path.write_bytes(fingerprint.SerializeToString(deterministic=True))

@@ -9,7 +9,6 @@ root after `dvc repro`:
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 

@@ -20,17 +20,20 @@ from pathlib import Path
 
 import yaml
 
-TIMINGS = ("metrics/timings/", "metrics/leaderboard.md")
+# Files that hold wall-clock times: the timings, and the leaderboards' markdown tables.
+TIMINGS = ("metrics/timings/", *(f"metrics/leaderboards/{name}.md" for name in
+                                 yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))["datasets"]))
 
 
 def every_model_stage() -> list[str]:
-    """fetch, prepare, every vectorize, and train / evaluate / export of every model, in pipeline order."""
+    """Every fetch, prepare and vectorize, train / evaluate / export of every model, and every leaderboard."""
     params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
-    stages = ["fetch", "prepare", *(f"vectorize@{name}" for name in params["features"])]
+    stages = [*(f"fetch@{name}" for name in params["sources"]), *(f"prepare@{name}" for name in params["datasets"]),
+              *(f"vectorize@{name}" for name in params["features"])]
     for block, suffix in (("models", ""), ("hub_models", "_hub")):
         for name in params.get(block) or {}:
             stages += [f"{stage}{suffix}@{name}" for stage in ("train", "evaluate", "export")]
-    return stages + ["leaderboard"]
+    return stages + [f"leaderboard@{name}" for name in params["datasets"]]
 
 
 def output_hashes(lock_text: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Benchmark `textclf predict`'s engine: reviews per second for every exported model.
+"""Benchmark `textclf predict`'s engine: reviews per second for every exported IMDB sentiment model.
 
 Classifies the 25,000 test reviews with each model's end-to-end export (the
 same code path as the console script), and checks the accuracy against the
@@ -35,7 +35,7 @@ def measure(path: Path, texts: list[str], labels: np.ndarray, batch_size: int) -
         "load_seconds": round(loaded - started, 2),
         "predict_seconds": round(seconds, 2),
         "reviews_per_second": round(len(texts) / seconds),
-        "accuracy": round(float(np.mean((probabilities >= 0.5) == labels)), 5),
+        "accuracy": round(float(np.mean(predictor.task.predicted(probabilities) == labels)), 5),
         "export_bytes": sum(f.stat().st_size for f in path.rglob("*") if f.is_file()),
     }
 
@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/predict_throughput.json"))
     args = parser.parse_args()
-    test = pd.read_parquet("data/prepared/test.parquet", columns=["text", "label"])
+    test = pd.read_parquet("data/prepared/imdb/test.parquet", columns=["text", "label"])
     texts, labels = test["text"].tolist(), test["label"].to_numpy()
-    names = model_names(yaml.safe_load(Path("params.yaml").read_text()))
+    names = model_names(yaml.safe_load(Path("params.yaml").read_text()), "imdb")
     results = {}
     for name in names:
         path = Path(f"models/{name}/serving")

@@ -1,25 +1,47 @@
-"""Stage fetch: the IMDB archive (or TFDS) -> one verified parquet of records."""
+"""Stage fetch@<source>: download (or read a mirror of) one source and verify its fingerprint.
 
+`imdb_archive` sources become one parquet of records (data/raw/<source>/records.parquet);
+`file` sources are kept as they are, under the file name of their canonical URL.
+"""
+
+import argparse
+import shutil
+import urllib.parse
 from pathlib import Path
 
 from textclf import fetch
 from textclf import params as p
-from textclf.errors import run_stage
+from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
 
-RECORDS = Path("data/raw/imdb.parquet")
-SCHEMA = {"source": p.text, "fingerprint": p.optional(p.text)}
+RAW = Path("data/raw")
+SCHEMA = {"format": p.one_of("imdb_archive", "file"), "url": p.text, "fingerprint": p.optional(p.text)}
 
 
 def main() -> None:
-    settings = p.checked_block(p.read_params(), "fetch", SCHEMA)
-    source = fetch.resolve_source(settings["source"])
-    print(f"fetch: reading {fetch.describe_source(source)}")
-    records = fetch.load_records(source)
-    digest = fetch.verify(records, settings["fingerprint"], source)
-    with staged_outputs(RECORDS) as (records_tmp,):
-        fetch.write_records(records, records_tmp)
-    print(f"fetch: {len(records):,} records, fingerprint {digest[:12]}..., written to {RECORDS}")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("name", help="a source under `sources:` in params.yaml")
+    name = parser.parse_args().name
+    params = p.read_params()
+    if name not in (params.get("sources") or {}):
+        raise TextclfError(f"params.yaml: missing block 'sources.{name}'")
+    settings = p.checked_block(params, f"sources.{name}", SCHEMA)
+    source = fetch.resolve_source(name, settings["url"])
+    print(f"fetch@{name}: reading {fetch.describe_source(source)}")
+    with staged_outputs(RAW / name) as (out_tmp,):
+        out_tmp.mkdir()
+        if settings["format"] == "imdb_archive":
+            records = fetch.load_records(source)
+            digest = fetch.verify(fetch.fingerprint(records), settings["fingerprint"], source, name)
+            fetch.write_records(records, out_tmp / "records.parquet")
+            summary = f"{len(records):,} records"
+        else:
+            path = fetch.local_file(source)
+            digest = fetch.verify(fetch.file_digest(path), settings["fingerprint"], source, name)
+            target = out_tmp / Path(urllib.parse.urlparse(settings["url"]).path).name
+            shutil.copyfile(path, target)
+            summary = f"{target.stat().st_size:,} bytes"
+    print(f"fetch@{name}: {summary}, fingerprint {digest[:12]}..., written to {RAW / name}")
 
 
 if __name__ == "__main__":

@@ -1,28 +1,35 @@
-"""Stage leaderboard: rank every model in params.yaml by test accuracy."""
+"""Stage leaderboard@<dataset>: rank a dataset's models by its task's main metric."""
 
+import argparse
 from pathlib import Path
 
 import pandas as pd
 
-from textclf import leaderboard, models, plots
+from textclf import leaderboard, models, plots, tasks
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 
-OUTPUTS = [Path("metrics/leaderboard.json"), Path("metrics/leaderboard.md"), Path("plots/leaderboard.csv"), Path("plots/leaderboard.png")]
-
 
 def main() -> None:
-    names = models.model_names(p.read_params())
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("dataset", help="a dataset under `datasets:` in params.yaml")
+    dataset = parser.parse_args().dataset
+    params = p.read_params()
+    task = tasks.task_of(params, dataset)
+    names = models.model_names(params, dataset)
     if not names:
-        raise TextclfError("params.yaml: the 'models' block names no model")
-    rows = leaderboard.build(names, Path("metrics/models"), Path("metrics/timings"))
-    with staged_outputs(*OUTPUTS) as (json_tmp, markdown_tmp, csv_tmp, png_tmp):
+        raise TextclfError(f"params.yaml: no model under 'models' or 'hub_models' has dataset: {dataset}")
+    rows = leaderboard.build(names, Path("metrics/models"), Path("metrics/timings"), task)
+    outputs = [Path(f"metrics/leaderboards/{dataset}.json"), Path(f"metrics/leaderboards/{dataset}.md"),
+               Path(f"plots/leaderboards/{dataset}.csv"), Path(f"plots/leaderboards/{dataset}.png")]
+    metric, heading = task.main_metric, task.columns[task.main_metric]
+    with staged_outputs(*outputs) as (json_tmp, markdown_tmp, csv_tmp, png_tmp):
         write_json(json_tmp, leaderboard.metrics(rows))
-        markdown_tmp.write_text(leaderboard.markdown(rows), encoding="utf-8")
-        pd.DataFrame(rows)[["model", "accuracy"]].to_csv(csv_tmp, index=False)
-        plots.leaderboard_png(rows, png_tmp)
-    print(leaderboard.markdown(rows), end="")
+        markdown_tmp.write_text(leaderboard.markdown(rows, task), encoding="utf-8")
+        pd.DataFrame(rows)[["model", metric]].to_csv(csv_tmp, index=False)
+        plots.leaderboard_png(rows, metric, heading, f"Leaderboard ({dataset} test)", png_tmp)
+    print(leaderboard.markdown(rows, task), end="")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import seed_everything
 
-TABLES = Path("data/prepared")
+TABLES = Path("data/prepared/imdb")
 PRETRAINED, RANDOM = Path("models/hub/pretrained"), Path("models/hub/random")
 REPORT, NEIGHBOURS = Path("metrics/pretrain.json"), Path("metrics/pretrain_neighbours.md")
 SCHEMA = {

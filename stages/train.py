@@ -4,7 +4,7 @@ import argparse
 import time
 from pathlib import Path
 
-from textclf import artifacts, models, training, vectorizing
+from textclf import artifacts, models, tasks, training, vectorizing
 from textclf import params as p
 from textclf.errors import run_stage
 from textclf.outputs import live_directory, staged_outputs, write_json
@@ -17,7 +17,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("name", help="a model under `models:` in params.yaml")
     name = parser.parse_args().name
-    spec, hparams = models.checked_model_params(p.read_params(), name)
+    params = p.read_params()
+    spec, hparams = models.checked_model_params(params, name)
+    task = tasks.task_of(params, hparams["dataset"])
     feature_dir = FEATURES / hparams["features"]
     width = vectorizing.input_width(feature_dir, spec.features)
 
@@ -27,7 +29,7 @@ def main() -> None:
         started = time.perf_counter()
         model, rows, best_epoch = training.train_model(
             spec, hparams, width, vectorizing.load_split(feature_dir, "train"),
-            vectorizing.load_split(feature_dir, "validation"), callbacks=(training.live_logger(live_dir),),
+            vectorizing.load_split(feature_dir, "validation"), task, callbacks=(training.live_logger(live_dir),),
         )
         seconds = time.perf_counter() - started
         with staged_outputs(f"models/{name}/model.keras", f"metrics/timings/{name}.json") as (model_tmp, timing_tmp):

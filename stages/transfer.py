@@ -8,7 +8,7 @@ validation split, and records train and test accuracy.
 import argparse
 from pathlib import Path
 
-from textclf import models, training, transfer, vectorizing
+from textclf import models, tasks, training, transfer, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
@@ -53,6 +53,8 @@ def main() -> None:
     params = p.read_params()
     settings = p.checked_block(params, "transfer", SCHEMA)
     spec, hparams = setup_model(params, settings, args.setup)
+    # The task of the dataset the text features were fitted on (IMDB sentiment by default).
+    task = tasks.task_of(params, vectorizing.checked_features(params, settings["text_features"])[1]["dataset"])
 
     seed_everything(settings["seed"])
     feature_dir = FEATURES / hparams["features"]
@@ -61,9 +63,9 @@ def main() -> None:
     chosen = transfer.balanced_subset(train_labels, args.size, settings["seed"])
     train_arrays, train_labels = vectorizing.take(train_arrays, chosen), train_labels[chosen]
     model, rows, best_epoch = training.train_model(spec, hparams, width, (train_arrays, train_labels),
-                                                   vectorizing.load_split(feature_dir, "validation"))
-    train_score = training.evaluate(model, train_arrays, train_labels, width)
-    test_score = training.evaluate(model, *vectorizing.load_split(feature_dir, "test"), width)
+                                                   vectorizing.load_split(feature_dir, "validation"), task)
+    train_score = training.evaluate(model, train_arrays, train_labels, width, task)
+    test_score = training.evaluate(model, *vectorizing.load_split(feature_dir, "test"), width, task)
 
     with staged_outputs(CELLS / f"{transfer.cell_name(args.setup, args.size)}.json") as (cell_tmp,):
         write_json(cell_tmp, {

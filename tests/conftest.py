@@ -40,7 +40,8 @@ def archive_members(per_label: int, seed: int = 0, reviews_per_movie: int = 3) -
     for split, label in SPLIT_DIRS:
         urls = []
         for review_id in range(per_label):
-            rating = 0 if label == "unsup" else rng.choice([7, 8, 9, 10] if label == "pos" else [1, 2, 3, 4])
+            # Ratings cycle, so every star rating has reviews even in a tiny split.
+            rating = 0 if label == "unsup" else ([7, 8, 9, 10] if label == "pos" else [1, 2, 3, 4])[review_id % 4]
             members[f"aclImdb/{split}/{label}/{review_id}_{rating}.txt"] = review_text(label, rng).encode()
             # Train pos and neg share movies (as in IMDB); test and unsup have their own.
             group = {"train": 1, "test": 2}[split] + (2 if label == "unsup" else 0)
@@ -61,12 +62,50 @@ def write_archive(path: Path, members: dict[str, bytes], mtime: int = 0, reverse
     return path
 
 
+GENRE_CUES = {
+    "Comedy": "laugh funny joke hilarious", "Thriller": "suspense chase danger spy", "Romance": "love kiss heart wedding",
+    "Action": "explosion fight gun battle", "Horror": "ghost blood scream haunted", "Crime": "detective murder heist police",
+    "Documentary": "real interviews history archive", "Adventure": "quest journey treasure island",
+    "Science Fiction": "alien robot space future",
+}
+MOVIE_COLUMNS = ["adult", "genres", "id", "imdb_id", "original_title", "overview", "title"]
+
+
+def movies_metadata_rows(count: int, seed: int = 0) -> list[list[str]]:
+    """Rows in The Movies Dataset's layout: one or two listed genres each, cue words in the overview,
+    and a Python-literal genres cell, as the real file has them."""
+    rng = random.Random(seed)
+    genres, rows = list(GENRE_CUES), []
+    for number in range(count):
+        chosen = [genres[number % len(genres)]] + ([genres[(number * 7 + 3) % len(genres)]] if number % 3 == 0 else [])
+        chosen = list(dict.fromkeys(chosen))
+        words = [rng.choice(NEUTRAL) for _ in range(10)] + [rng.choice(GENRE_CUES[g].split()) for g in chosen for _ in range(3)]
+        rng.shuffle(words)
+        cell = str([{"id": 100 + len(g), "name": g} for g in chosen + (["Family"] if number % 5 == 0 else [])])
+        rows.append(["False", cell, str(1000 + number), f"tt{number:07d}", f"Movie {number}", " ".join(words) + ".", f"Movie {number}"])
+    return rows
+
+
+def write_movies_metadata(path: Path, count: int = 240, seed: int = 0) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MOVIE_COLUMNS)
+        writer.writerows(movies_metadata_rows(count, seed))
+        # The real file's mess: a shifted row (a date as id), a duplicate id, a placeholder overview.
+        writer.writerow(["False", "[{'id': 35, 'name': 'Comedy'}]", "1997-08-20", "", "", "", ""])
+        writer.writerow(["False", "[{'id': 35, 'name': 'Comedy'}]", "1000", "tt1", "Again", "funny laugh again.", "Again"])
+        writer.writerow(["False", "[{'id': 35, 'name': 'Comedy'}]", "9999", "tt2", "None", "No overview found.", "None"])
+    return path
+
+
 @pytest.fixture
 def tiny_archive(tmp_path) -> Path:
     return write_archive(tmp_path / "aclImdb_v1.tar.gz", archive_members(per_label=40))
 
 
-def make_project(root: Path, archive: Path, **overrides) -> Path:
+def make_project(root: Path, archive: Path, movies: Path | None = None, **overrides) -> Path:
     """A copy of the project (stages, package sources, dvc.yaml) with test-sized params."""
     from textclf import fetch
 
@@ -75,19 +114,26 @@ def make_project(root: Path, archive: Path, **overrides) -> Path:
         shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copy(PROJECT_ROOT / "dvc.yaml", root / "dvc.yaml")
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
-    params["fetch"]["source"] = str(archive)
-    params["fetch"]["fingerprint"] = fetch.fingerprint(fetch.records_from_archive(archive))
+    params["sources"]["imdb"]["url"] = str(archive)
+    params["sources"]["imdb"]["fingerprint"] = fetch.fingerprint(fetch.records_from_archive(archive))
+    movies = movies or write_movies_metadata(archive.parent / "movies_metadata.csv")
+    params["sources"]["movies_metadata"]["url"] = str(movies)
     # Test-sized features and models: the same code paths, seconds instead of minutes.
-    params["features"]["words_20k"].update(max_tokens=200, sequence_length=48)
+    for features in params["features"].values():
+        if features["kind"] == "sequence":
+            features.update(max_tokens=200, sequence_length=48)
+        elif features["kind"] == "ngrams":
+            features.update(max_tokens=5000)
     params["features"]["words_1k"].update(max_tokens=100, sequence_length=32)
-    params["features"]["ngrams_1to3"].update(max_tokens=5000)
     for model in params["models"].values():
         model.update(batch_size=16, epochs=30, learning_rate=0.02, patience=4)
     for name in ("bilstm", "bilstm_stacked"):
         params["models"][name].update(embedding_dim=8, lstm_units=[4] * len(params["models"][name]["lstm_units"]),
                                       hidden_units=8, epochs=8, learning_rate=0.01)
     params["pretrain"].update(vocab_size=200, min_count=1, dim=8, epochs=1, batch_size=256, negatives=4, oov_buckets=10)
-    params["hub_models"]["hub_dnn"].update(batch_size=16, epochs=4, learning_rate=0.02, patience=2)
+    for model in params["hub_models"].values():
+        model.update(batch_size=16, epochs=4, learning_rate=0.02, patience=2)
+    params["datasets"]["movie_genres"].update(validation_fraction=0.2, test_fraction=0.2)
     params["transfer"].update(sizes=[64], epochs=3, batch_size=16, learning_rate=0.02, patience=1)
     for dotted, value in overrides.items():
         node = params

@@ -23,13 +23,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="textclf", description="Use the text classifiers this pipeline trains.")
     commands = parser.add_subparsers(dest="command", required=True)
     ask = commands.add_parser(
-        "predict", help="classify reviews as positive or negative",
-        description="Classify reviews with an exported model. Reviews come from the command line, "
-        "--file, or stdin (one per line).",
+        "predict", help="classify texts with a trained model",
+        description="Classify texts with an exported model: the class (binary, multi-class) or the top labels "
+        "(multi-label). Texts come from the command line, --file, or stdin (one per line).",
     )
-    ask.add_argument("texts", nargs="*", help="reviews to classify")
+    ask.add_argument("texts", nargs="*", help="texts to classify")
     ask.add_argument("--model", "-m", default="best",
-                     help="a model name from params.yaml, 'best' (the leaderboard's top, default), or an exported model directory")
+                     help="a model name from params.yaml, 'best' (the top of --dataset's leaderboard, default), "
+                     "or an exported model directory")
+    ask.add_argument("--dataset", "-d", help="whose leaderboard 'best' means (default: the first dataset in params.yaml)")
+    ask.add_argument("--top-k", "-k", type=int, default=3, help="multi-label models: how many labels to show (default 3)")
     ask.add_argument("--file", "-f", help="a .txt (one review per line), .csv or .jsonl file; '-' for stdin")
     ask.add_argument("--column", "-c", help="the .csv column or .jsonl field holding the review (default: text)")
     ask.add_argument("--input-format", choices=predict.INPUT_FORMATS, help="file format when the suffix does not say")
@@ -61,8 +64,8 @@ def _report(args: argparse.Namespace) -> None:
 def _predict(args: argparse.Namespace) -> None:
     from textclf import predict
 
-    if args.batch_size < 1 or args.max_chars < 1:
-        raise TextclfError("--batch-size and --max-chars must be positive")
+    if args.batch_size < 1 or args.max_chars < 1 or args.top_k < 1:
+        raise TextclfError("--batch-size, --max-chars and --top-k must be positive")
     file = args.file
     if file is None and not args.texts:
         if sys.stdin.isatty():
@@ -70,19 +73,20 @@ def _predict(args: argparse.Namespace) -> None:
         file = "-"
     if file is not None and args.texts:
         raise TextclfError("give reviews either as arguments or with --file, not both")
-    name, path = predict.model_path(args.model, args.project)
+    name, path = predict.model_path(args.model, args.project, args.dataset)
     inputs = predict.read_inputs(args.texts, file, args.column, sys.stdin.buffer, args.input_format, args.max_chars)
     for warning in inputs.warnings:
         print(f"warning: {visible(warning)}", file=sys.stderr)
 
-    from textclf.serving import Predictor, label_of  # TensorFlow loads only once the input is known to be good
+    from textclf.serving import Predictor  # TensorFlow loads only once the input is known to be good
 
-    probabilities = predict.classify(Predictor(path), inputs.texts, args.batch_size, progress=f"predict ({name})").tolist()
-    labels = [label_of(probability) for probability in probabilities]
+    predictor = Predictor(path)
+    probabilities = predict.classify(predictor, inputs.texts, args.batch_size, progress=f"predict ({name})")
+    predictions = [predictor.task.prediction(row, args.top_k) for row in probabilities]
     if args.format == "table":
-        result = predict.table(inputs.numbers, inputs.texts, probabilities, labels)
+        result = predict.table(inputs.numbers, inputs.texts, predictions, predictor.task)
     else:
-        result = predict.json_lines(inputs.numbers, inputs.texts, probabilities, labels, name)
+        result = predict.json_lines(inputs.numbers, inputs.texts, predictions, name)
     try:
         sys.stdout.write(result)
         sys.stdout.flush()

@@ -1,23 +1,32 @@
-"""Turn fetched records into tidy train / validation / test / unsup tables.
+"""Datasets: a params block in, tidy train / validation / test (/ unsup) tables out.
 
-The validation split is carved from train only, stratified by label and
+Each dataset names a ``reader`` (how its file becomes labelled rows), a
+``task`` and its ``classes``. Prepared tables hold ``id``, ``text`` and
+``label``: a class index, or a list of them for multi-label tasks.
+
+IMDB's validation split is carved from train only, stratified by label and
 movie-disjoint: IMDB keeps train and test movies apart, and a validation set
 that shares movies with train would reward memorising actor and title names.
+Other datasets are split by a seeded shuffle, or by the user's split column.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from textclf import datasets
+from textclf import params as p
 from textclf.errors import TextclfError
+from textclf.tasks import TASK_KEYS, Task, task_of
 
 SPLITS = ("train", "validation", "test", "unsup")
+LABELLED_SPLITS = ("train", "validation", "test")
 COLUMNS = ["id", "text", "label", "rating", "movie"]
-LABEL_IDS = {"neg": 0, "pos": 1, "unsup": -1}
-LABEL_NAMES = {label_id: name for name, label_id in LABEL_IDS.items()}
+LABEL_IDS = {"neg": 0, "pos": 1, "unsup": -1}  # the archive's directories
 _HTML_BREAK = re.compile(r"<br\s*/?>", flags=re.IGNORECASE)
 # How far a label's share in validation may stray from its share in train. The
 # greedy movie split meets its targets almost exactly on IMDB (at most 30 reviews
@@ -80,7 +89,7 @@ def movie_disjoint_split(train: pd.DataFrame, fraction: float, seed: int) -> np.
     return train["movie"].isin(chosen).to_numpy()
 
 
-def split_tables(frame: pd.DataFrame, fraction: float, seed: int) -> dict[str, pd.DataFrame]:
+def split_tables(frame: pd.DataFrame, fraction: float, seed: int, classes: list[str]) -> dict[str, pd.DataFrame]:
     labelled_train = frame[(frame["split"] == "train") & (frame["label"] >= 0)]
     in_validation = movie_disjoint_split(labelled_train, fraction, seed)
     tables = {
@@ -90,15 +99,15 @@ def split_tables(frame: pd.DataFrame, fraction: float, seed: int) -> dict[str, p
         "unsup": frame[frame["label"] < 0],
     }
     tables = {name: table[COLUMNS].reset_index(drop=True) for name, table in tables.items()}
-    check_validation_split(tables["train"], tables["validation"])
+    check_validation_split(tables["train"], tables["validation"], classes)
     return tables
 
 
-def _shares(shares: pd.Series) -> str:
-    return ", ".join(f"{LABEL_NAMES.get(label, label)} {share:.1%}" for label, share in shares.sort_index().items())
+def _shares(shares: pd.Series, classes: list[str]) -> str:
+    return ", ".join(f"{classes[label]} {share:.1%}" for label, share in shares.sort_index().items())
 
 
-def check_validation_split(train: pd.DataFrame, validation: pd.DataFrame) -> None:
+def check_validation_split(train: pd.DataFrame, validation: pd.DataFrame, classes: list[str]) -> None:
     """Refuse a validation split that breaks the two promises it is made with.
 
     Checked on the result, not trusted from the algorithm: a damaged movie
@@ -112,18 +121,18 @@ def check_validation_split(train: pd.DataFrame, validation: pd.DataFrame) -> Non
     actual = validation["label"].value_counts(normalize=True).reindex(expected.index, fill_value=0.0)
     if (actual - expected).abs().max() > SHARE_TOLERANCE:
         raise TextclfError(
-            f"validation split is not stratified: validation holds {_shares(actual)}, the labelled train reviews "
-            f"{_shares(expected)} (is the movie column of data/raw/imdb.parquet right, or are some movies too "
-            "large for prepare.validation_fraction?)"
+            f"validation split is not stratified: validation holds {_shares(actual, classes)}, the labelled train "
+            f"reviews {_shares(expected, classes)} (is the movie column of the records right, or are some movies too "
+            "large for validation_fraction?)"
         )
 
 
-def data_report(tables: dict[str, pd.DataFrame]) -> dict:
+def data_report(tables: dict[str, pd.DataFrame], task: Task, dropped: dict[str, int]) -> dict:
     """Counts and hygiene checks a reader should see before trusting any score."""
     labelled_train = pd.concat([tables["train"], tables["validation"]])
     report: dict = {"counts": {}, "empty_texts": {}, "length_words": {}}
     for name, table in tables.items():
-        names = table["label"].map(LABEL_NAMES | {-1: "unlabelled"})
+        names = table["label"].explode().dropna().map(lambda label: task.classes[label] if label >= 0 else "unlabelled")
         report["counts"][name] = {"total": int(len(table)), **{k: int(v) for k, v in names.value_counts().sort_index().items()}}
         report["empty_texts"][name] = int((table["text"].str.strip() == "").sum())
         words = table["text"].str.split().str.len()
@@ -133,7 +142,98 @@ def data_report(tables: dict[str, pd.DataFrame]) -> dict:
         )
     report["duplicate_texts_in_train"] = int(labelled_train["text"].duplicated().sum())
     report["texts_shared_by_train_and_test"] = len(set(labelled_train["text"]) & set(tables["test"]["text"]))
-    report["movies_shared_by_train_and_validation"] = len(
-        set(tables["train"]["movie"]) & set(tables["validation"]["movie"])
-    )
+    if "movie" in tables["train"]:
+        report["movies_shared_by_train_and_validation"] = len(
+            set(tables["train"]["movie"]) & set(tables["validation"]["movie"])
+        )
+    report["dropped"] = dict(dropped)
     return report
+
+
+# Datasets ---------------------------------------------------------------------
+
+def _imdb_records(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """IMDB reviews labelled by sentiment (neg, pos) or by their star rating."""
+    path = Path(settings["path"]) / "records.parquet"
+    if not path.is_file():
+        raise TextclfError(f"{path} not found (run `dvc repro fetch`)")
+    records = limit_per_label(tidy(pd.read_parquet(path)), settings["limit_per_label"], settings["seed"])
+    if settings["label"] == "rating":
+        labelled = records["label"] >= 0
+        ratings = records.loc[labelled, "rating"].astype(str)
+        unknown = ratings[~ratings.isin(task.classes)]
+        if len(unknown):
+            row = records.loc[unknown.index[0]]
+            raise TextclfError(f"{path}: review {row['split']}/{row['id']}: rating {unknown.iloc[0]} is not one of "
+                               f"the configured classes ({', '.join(task.classes)})")
+        records.loc[labelled, "label"] = ratings.map(task.classes.index).astype("int64")
+    return split_tables(records, settings["validation_fraction"], settings["seed"], task.classes), {}
+
+
+def _labelled_rows(rows: datasets.Rows, task: Task, settings: dict) -> dict[str, pd.DataFrame]:
+    """Class indices and splits for rows a reader returned."""
+    frame = rows.frame
+    indices = frame["labels"].map(lambda names: [task.classes.index(name) for name in names])
+    if task.name != "multi_label":
+        indices = indices.map(lambda labels: labels[0])
+    table = pd.DataFrame({"id": frame["line"].astype("int64"), "text": frame["text"], "label": indices})
+    splits = frame["split"]
+    if splits.isna().all():
+        splits = pd.Series(datasets.split_rows(len(frame), settings["validation_fraction"], settings["test_fraction"],
+                                               settings["seed"]), index=frame.index)
+    return {split: table[splits.to_numpy() == split].reset_index(drop=True) for split in LABELLED_SPLITS}
+
+
+def _movies_metadata(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """The movie-genre tutorial's data: overviews tagged with any of the listed genres."""
+    rows = datasets.read_movies_metadata(Path(settings["path"]) / "movies_metadata.csv", task.classes)
+    return _labelled_rows(rows, task, settings), rows.dropped
+
+
+def _table(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """A user's own CSV, TSV, JSONL or parquet file."""
+    path = Path(settings["path"])
+    rows = datasets.read_table(path, settings)
+    datasets.check_labels(rows, task.classes, path, settings["label_column"])
+    return _labelled_rows(rows, task, settings), rows.dropped
+
+
+_SPLIT_BY_SHUFFLE = {"validation_fraction": p.fraction, "test_fraction": p.fraction}
+READERS = {
+    "imdb": (_imdb_records, {"label": p.one_of("sentiment", "rating"), "validation_fraction": p.fraction,
+                             "limit_per_label": p.optional(p.positive_int)}),
+    "movies_metadata": (_movies_metadata, _SPLIT_BY_SHUFFLE),
+    "table": (_table, _SPLIT_BY_SHUFFLE | {
+        "format": p.one_of("auto", "csv", "tsv", "jsonl", "parquet"), "text_column": p.text, "label_column": p.text,
+        "label_delimiter": p.optional(p.text), "split_column": p.optional(p.text)}),
+}
+
+
+def checked_dataset(params: dict, name: str) -> tuple[Task, dict]:
+    """The task and the checked params block of dataset ``name``."""
+    task = task_of(params, name)
+    reader = params["datasets"][name].get("reader")
+    if reader not in READERS:
+        raise TextclfError(f"params.yaml: datasets.{name}.reader must be one of {', '.join(map(repr, READERS))}, "
+                           f"got {reader!r}")
+    schema = {"task": p.text, "reader": p.text, "path": p.text, "classes": TASK_KEYS["classes"], "seed": p.non_negative_int}
+    if task.uses_threshold:
+        schema["threshold"] = TASK_KEYS["threshold"]
+    return task, p.checked_block(params, f"datasets.{name}", schema | READERS[reader][1])
+
+
+def prepare(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """The dataset's tables and what its reader dropped on purpose, by reason."""
+    tables, dropped = READERS[settings["reader"]][0](settings, task)
+    check_classes_present(tables, task, settings["path"])
+    return tables, dropped
+
+
+def check_classes_present(tables: dict[str, pd.DataFrame], task: Task, path: str) -> None:
+    """Every labelled split needs an example of every class: a model cannot learn, or be scored on, a class it never sees."""
+    for split in LABELLED_SPLITS:
+        present = set(tables[split]["label"].explode().dropna())
+        missing = [name for index, name in enumerate(task.classes) if index not in present]
+        if missing:
+            raise TextclfError(f"{path}: the {split} split has no example of class {missing[0]!r} "
+                               f"({len(tables[split])} rows; more data, other fractions or fewer classes)")

@@ -1,6 +1,7 @@
-"""Obtain the IMDB reviews as one table of verified records.
+"""Obtain a source's data, verified: the IMDB archive as records, or a plain file as it is.
 
-The archive is read straight from its gzip stream (no 100k-file extraction) into
+Each source of params.yaml (``sources:``) has a canonical URL and a fingerprint.
+The IMDB archive is read straight from its gzip stream (no 100k-file extraction) into
 records ``(split, label, id, rating, movie, text)``. A *content* fingerprint over
 the sorted records pins the data: the canonical archive and any mirror of it with
 other tar headers give the same fingerprint, a truncated or edited one does not.
@@ -25,7 +26,7 @@ from tqdm import tqdm
 from textclf.errors import TextclfError
 
 CANONICAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
-SOURCE_ENV = "TEXTCLF_FETCH_SOURCE"
+SOURCE_ENV_PREFIX = "TEXTCLF_SOURCE_"
 CACHE_ENV = "TEXTCLF_CACHE_DIR"
 COLUMNS = ["split", "label", "id", "rating", "movie", "text"]
 LABELLED_DIRS = [("train", "pos"), ("train", "neg"), ("test", "pos"), ("test", "neg")]
@@ -35,27 +36,48 @@ _URLS = re.compile(r"^aclImdb/(train|test)/urls_(pos|neg|unsup)\.txt$")
 _MOVIE = re.compile(r"/title/(tt\d+)")
 
 
-def resolve_source(param_source: str) -> str:
+def source_variable(name: str) -> str:
+    """The environment variable that overrides source ``name``: TEXTCLF_SOURCE_IMDB for ``imdb``."""
+    return SOURCE_ENV_PREFIX + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def resolve_source(name: str, param_source: str) -> str:
     """The environment wins over params.yaml, so a mirror needs no tracked edit."""
-    return os.environ.get(SOURCE_ENV) or param_source
+    return os.environ.get(source_variable(name)) or param_source
 
 
 def describe_source(source: str) -> str:
     return "TensorFlow Datasets imdb_reviews" if source == "tfds" else source
 
 
-def load_records(source: str) -> pd.DataFrame:
-    """Records from ``source``: an http(s) URL, a file:// URL, a local path or ``tfds``."""
-    if source == "tfds":
-        return records_from_tfds()
+def local_file(source: str) -> Path:
+    """A local path for ``source``: an http(s) URL (downloaded once), a file:// URL or a path."""
     parsed = urllib.parse.urlparse(source)
     if parsed.scheme in ("http", "https"):
-        return records_from_archive(download(source))
+        return download(source)
     if parsed.scheme == "file":
-        return records_from_archive(Path(urllib.request.url2pathname(parsed.path)))
+        return Path(urllib.request.url2pathname(parsed.path))
     if parsed.scheme and len(parsed.scheme) > 1:  # one letter is a Windows drive
         raise TextclfError(f"unsupported source scheme '{parsed.scheme}://' in {source!r}")
-    return records_from_archive(Path(source).expanduser())
+    return Path(source).expanduser()
+
+
+def load_records(source: str) -> pd.DataFrame:
+    """IMDB records from ``source``: an http(s) URL, a file:// URL, a local path or ``tfds``."""
+    if source == "tfds":
+        return records_from_tfds()
+    return records_from_archive(local_file(source))
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a plain file's bytes (its fingerprint)."""
+    if not path.is_file():
+        raise TextclfError(f"{path}: file not found")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def cache_dir() -> Path:
@@ -206,10 +228,10 @@ def fingerprint(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def verify(frame: pd.DataFrame, expected: str | None, source: str) -> str:
-    actual = fingerprint(frame)
+def verify(actual: str, expected: str | None, source: str, name: str) -> str:
+    """Compare a fingerprint with the pin of source ``name``; no pin gives a warning that shows it."""
     if expected is None:
-        print(f"warning: fetch.fingerprint is not set; the records from {source} have "
+        print(f"warning: sources.{name}.fingerprint is not set; {source} has "
               f"fingerprint {actual} (pin it in params.yaml)")
     elif actual != expected:
         # Only a download has a cached copy worth pointing at; a local file is the user's own.

@@ -1,4 +1,8 @@
-"""Gather every model's metric files into one ranked table."""
+"""Gather one dataset's model metric files into one ranked table.
+
+The columns and the ranking follow the dataset's task: test accuracy for binary
+tasks, macro F1 for multi-class, micro ROC-AUC for multi-label.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,18 @@ import json
 from pathlib import Path
 
 from textclf.errors import TextclfError
+from textclf.tasks import Task
 
-COLUMNS = {
-    "accuracy": ("evaluate", "test accuracy"),
-    "roc_auc": ("evaluate", "ROC-AUC"),
-    "f1": ("evaluate", "F1"),
+# Columns every task shows beside its own: key -> (source file, heading).
+COMMON_COLUMNS = {
     "train_seconds": ("timing", "train time (s)"),
     "parameters": ("train", "parameters"),
     "model_bytes": ("train", "model size"),
 }
+
+
+def columns(task: Task) -> dict[str, tuple[str, str]]:
+    return {key: ("evaluate", heading) for key, heading in task.columns.items()} | COMMON_COLUMNS
 
 
 def read_numbers(path: Path, keys: list[str]) -> dict:
@@ -31,8 +38,9 @@ def read_numbers(path: Path, keys: list[str]) -> dict:
     return data
 
 
-def build(model_names: list[str], metrics_root: Path, timings_root: Path) -> list[dict]:
-    """One row per model, best test accuracy first (ties keep params.yaml order)."""
+def build(model_names: list[str], metrics_root: Path, timings_root: Path, task: Task) -> list[dict]:
+    """One row per model, best first by the task's main metric (ties keep params.yaml order)."""
+    shown = columns(task)
     rows = []
     for name in model_names:
         sources = {
@@ -42,11 +50,11 @@ def build(model_names: list[str], metrics_root: Path, timings_root: Path) -> lis
         }
         row = {"model": name}
         for source, path in sources.items():
-            keys = [key for key, (where, _) in COLUMNS.items() if where == source]
+            keys = [key for key, (where, _) in shown.items() if where == source]
             data = read_numbers(path, keys)
             row.update({key: data[key] for key in keys})
         rows.append(row)
-    return sorted(rows, key=lambda row: -row["accuracy"])
+    return sorted(rows, key=lambda row: -row[task.main_metric])
 
 
 def metrics(rows: list[dict]) -> dict:
@@ -58,14 +66,13 @@ def metrics(rows: list[dict]) -> dict:
             for rank, row in enumerate(rows, start=1)}
 
 
-def markdown(rows: list[dict]) -> str:
-    header = "| rank | model | " + " | ".join(label for _, label in COLUMNS.values()) + " |"
-    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+def markdown(rows: list[dict], task: Task) -> str:
+    shown = columns(task)
+    header = "| rank | model | " + " | ".join(heading for _, heading in shown.values()) + " |"
+    lines = [header, "|" + "---|" * (len(shown) + 2)]
+    formats = {"train_seconds": "{:.0f}".format, "parameters": "{:,}".format, "model_bytes": human_bytes}
     for rank, row in enumerate(rows, start=1):
-        cells = [
-            f"{row['accuracy']:.4f}", f"{row['roc_auc']:.4f}", f"{row['f1']:.4f}", f"{row['train_seconds']:.0f}",
-            f"{row['parameters']:,}", human_bytes(row["model_bytes"]),
-        ]
+        cells = [formats.get(key, "{:.4f}".format)(row[key]) for key in shown]
         lines.append(f"| {rank} | `{row['model']}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""Binary classification metrics and curves in plain NumPy.
+"""Classification metrics and curves in plain NumPy.
 
 Written out rather than imported so the pipeline needs no scikit-learn and the
 curve points DVC plots are exactly the ones the AUC is computed from.
@@ -11,6 +11,26 @@ import numpy as np
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def softmax_cross_entropy(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Mean categorical cross-entropy of class indices, stable for large logits."""
+    z = np.asarray(logits, dtype=np.float64)
+    top = z.max(axis=1, keepdims=True)
+    log_normaliser = top[:, 0] + np.log(np.exp(z - top).sum(axis=1))
+    return float(np.mean(log_normaliser - z[np.arange(len(z)), np.asarray(labels, dtype=np.int64)]))
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
+    """[actual, predicted] counts of class indices."""
+    return np.bincount(np.asarray(labels, np.int64) * classes + np.asarray(predictions, np.int64),
+                       minlength=classes * classes).reshape(classes, classes)
 
 
 def log_loss_from_logits(labels: np.ndarray, logits: np.ndarray) -> float:

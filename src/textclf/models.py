@@ -1,7 +1,8 @@
 """Model zoo: each architecture is a builder, the feature kind it reads and its params.
 
-Every model returns one logit per review; the sigmoid is applied by the loss and
-at prediction time, which is numerically safer than a sigmoid output layer.
+Every model ends in ``units`` logits, as many as its task asks for (one for a
+binary task); the sigmoid or softmax is applied by the loss and at prediction
+time, which is numerically safer than a probability output layer.
 A model's params block in params.yaml names its ``architecture``, so variants of
 one architecture are just more blocks.
 """
@@ -20,6 +21,7 @@ from textclf.tf_runtime import keras, tf
 # Keys every model block has, whatever its architecture.
 TRAINING_SCHEMA: dict[str, p.Check] = {
     "architecture": p.text,
+    "dataset": p.text,
     "features": p.text,
     "seed": p.non_negative_int,
     "batch_size": p.positive_int,
@@ -31,14 +33,15 @@ TRAINING_SCHEMA: dict[str, p.Check] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    build: Callable[[dict, int], keras.Model]
+    build: Callable[[dict, int, int], keras.Model]  # (hparams, input width, output units)
     features: str  # the feature kind it reads: "sequence" or "ngrams"
     schema: dict[str, p.Check] = field(default_factory=dict)
-    # Fits what the model derives from training data before gradient descent.
+    # Fits what the model derives from training data before gradient descent,
+    # given the [n, units] booleans of which head each example is positive for.
     prime: Callable[[keras.Model, dict, np.ndarray], None] | None = None
 
 
-def build_bow_mean(hparams: dict, vocab_size: int) -> keras.Model:
+def build_bow_mean(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     """Seed 004's baseline: the mean of word embeddings under a small MLP."""
     return keras.Sequential(
         [
@@ -48,26 +51,26 @@ def build_bow_mean(hparams: dict, vocab_size: int) -> keras.Model:
             keras.layers.Embedding(vocab_size, hparams["embedding_dim"], mask_zero=hparams["mask_padding"]),
             keras.layers.GlobalAveragePooling1D(),
             keras.layers.Dense(hparams["hidden_units"], activation="relu"),
-            keras.layers.Dense(1, name="logit"),
+            keras.layers.Dense(units, name="logit"),
         ],
         name="bow_mean",
     )
 
 
-def build_bilstm(hparams: dict, vocab_size: int) -> keras.Model:
+def build_bilstm(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     """Seed 003: masked embeddings, one or more bidirectional LSTMs, a small head."""
     layers = [
         keras.Input(shape=(None,), dtype="int32", name="token_ids"),
         keras.layers.Embedding(vocab_size, hparams["embedding_dim"], mask_zero=True),
     ]
-    units = hparams["lstm_units"]
-    for depth, width in enumerate(units):
-        last = depth == len(units) - 1
+    lstm_units = hparams["lstm_units"]
+    for depth, width in enumerate(lstm_units):
+        last = depth == len(lstm_units) - 1
         layers.append(keras.layers.Bidirectional(keras.layers.LSTM(width, return_sequences=not last)))
     layers.append(keras.layers.Dense(hparams["hidden_units"], activation="relu"))
     if hparams["dropout"]:
         layers.append(keras.layers.Dropout(hparams["dropout"]))
-    layers.append(keras.layers.Dense(1, name="logit"))
+    layers.append(keras.layers.Dense(units, name="logit"))
     return keras.Sequential(layers, name="bilstm")
 
 
@@ -88,32 +91,48 @@ class NaiveBayesScale(keras.layers.Layer):
         return scaled
 
 
-def build_ngram(hparams: dict, vocab_size: int) -> keras.Model:
-    """A linear model on sparse n-gram bags, naive-Bayes weighted or plain."""
+def build_ngram(hparams: dict, vocab_size: int, units: int) -> keras.Model:
+    """A linear model on sparse n-gram bags, naive-Bayes weighted or plain.
+
+    With several classes or labels, naive-Bayes weighting is one-vs-rest: each
+    class scales the n-grams by its own ratios under its own linear head.
+    """
     inputs = keras.Input(shape=(vocab_size,), sparse=True, name="ngram_bag")
-    features = NaiveBayesScale(name="nb_scale")(inputs) if hparams["weighting"] == "naive_bayes" else inputs
-    logit = keras.layers.Dense(1, kernel_regularizer=keras.regularizers.l2(hparams["l2"]) if hparams["l2"] else None, name="logit")(features)
-    return keras.Model(inputs, logit, name="ngram")
+    regularizer = keras.regularizers.l2(hparams["l2"]) if hparams["l2"] else None
+    if hparams["weighting"] != "naive_bayes":
+        logits = keras.layers.Dense(units, kernel_regularizer=regularizer, name="logit")(inputs)
+    elif units == 1:
+        scaled = NaiveBayesScale(name="nb_scale")(inputs)
+        logits = keras.layers.Dense(1, kernel_regularizer=regularizer, name="logit")(scaled)
+    else:
+        heads = [keras.layers.Dense(1, kernel_regularizer=regularizer, name=f"logit_{k}")(NaiveBayesScale(name=f"nb_scale_{k}")(inputs))
+                 for k in range(units)]
+        logits = keras.layers.Concatenate(name="logit")(heads)
+    return keras.Model(inputs, logits, name="ngram")
 
 
-def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, labels: np.ndarray, width: int, alpha: float) -> np.ndarray:
-    """log( (alpha + count in positives) / |.|_1  over  (alpha + count in negatives) / |.|_1 )."""
-    rows = np.repeat(np.arange(len(labels)), np.diff(indptr))
-    positive = labels[rows] == 1
+def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, positives: np.ndarray, width: int, alpha: float) -> np.ndarray:
+    """log( (alpha + count in positives) / |.|_1  over  (alpha + count in negatives) / |.|_1 ).
+
+    ``positives`` marks the examples of the class the ratios are for.
+    """
+    rows = np.repeat(np.arange(len(positives)), np.diff(indptr))
+    positive = positives[rows].astype(bool)
     p_counts = alpha + np.bincount(indices[positive], minlength=width)
     q_counts = alpha + np.bincount(indices[~positive], minlength=width)
     return np.log((p_counts / p_counts.sum()) / (q_counts / q_counts.sum())).astype(np.float32)
 
 
-def prime_naive_bayes(model: keras.Model, arrays: dict, labels: np.ndarray) -> None:
-    if "nb_scale" not in [layer.name for layer in model.layers]:
-        return  # plain weighting: nothing to derive
-    ratios = model.get_layer("nb_scale").ratios
-    # alpha = 1 is Laplace smoothing, as in the NBSVM paper.
-    ratios.assign(naive_bayes_ratios(arrays["indptr"], arrays["indices"], labels, ratios.shape[0], alpha=1.0))
+def prime_naive_bayes(model: keras.Model, arrays: dict, positives: np.ndarray) -> None:
+    """Set each head's ratios from the examples that are positive for it (no layer: plain weighting)."""
+    scales = [layer for layer in model.layers if isinstance(layer, NaiveBayesScale)]
+    for head, scale in enumerate(scales):
+        # alpha = 1 is Laplace smoothing, as in the NBSVM paper.
+        ratios = naive_bayes_ratios(arrays["indptr"], arrays["indices"], positives[:, head], scale.ratios.shape[0], alpha=1.0)
+        scale.ratios.assign(ratios)
 
 
-def build_hub_dnn(hparams: dict, width: int) -> keras.Model:
+def build_hub_dnn(hparams: dict, width: int, units: int) -> keras.Model:
     """Seeds 001/002: a TF Hub text-embedding module under Dense layers.
 
     ``handle`` is any TF Hub / Kaggle handle or local path: by default the
@@ -123,7 +142,7 @@ def build_hub_dnn(hparams: dict, width: int) -> keras.Model:
 
     layers = [hub.KerasLayer(hparams["handle"], input_shape=[], dtype=tf.string, trainable=hparams["trainable"], name="embedding")]
     layers += [keras.layers.Dense(units, activation="relu") for units in hparams["hidden_units"]]
-    layers.append(keras.layers.Dense(1, name="logit"))
+    layers.append(keras.layers.Dense(units, name="logit"))
     return keras.Sequential(layers, name="hub_dnn")
 
 
@@ -171,10 +190,16 @@ def checked_model_params(params: dict, name: str) -> tuple[ModelSpec, dict]:
         block = params.get(group, {}).get(name) if isinstance(params.get(group), dict) else None
         if isinstance(block, dict):
             spec = model_spec(block.get("architecture", name))
-            return spec, p.checked_block(params, f"{group}.{name}", TRAINING_SCHEMA | spec.schema)
+            hparams = p.checked_block(params, f"{group}.{name}", TRAINING_SCHEMA | spec.schema)
+            features = (params.get("features") or {}).get(hparams["features"])
+            if isinstance(features, dict) and features.get("dataset") != hparams["dataset"]:
+                raise TextclfError(f"params.yaml: {group}.{name}.features '{hparams['features']}' are fitted on dataset "
+                                   f"{features.get('dataset')!r}, not on the model's dataset {hparams['dataset']!r}")
+            return spec, hparams
     raise TextclfError(f"params.yaml: missing block 'models.{name}'")
 
 
-def model_names(params: dict) -> list[str]:
-    """Every model of the zoo, hub models included, in params.yaml order."""
-    return [name for group in MODEL_BLOCKS if isinstance(params.get(group), dict) for name in params[group]]
+def model_names(params: dict, dataset: str | None = None) -> list[str]:
+    """Every model of the zoo (of one dataset, if given), hub models included, in params.yaml order."""
+    return [name for group in MODEL_BLOCKS if isinstance(params.get(group), dict) for name, block in params[group].items()
+            if dataset is None or (isinstance(block, dict) and block.get("dataset") == dataset)]

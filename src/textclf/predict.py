@@ -223,12 +223,20 @@ def export_stages(project: Path) -> dict[str, str]:
     return stages
 
 
-def best_model(project: Path) -> str:
-    """The model ranked first by the leaderboard stage, which owns the ranking (and its ties)."""
-    path = project / "metrics" / "leaderboard.json"
+def default_dataset(project: Path) -> str:
+    """The first dataset of the project's params.yaml."""
+    datasets = read_params(project / "params.yaml").get("datasets")
+    if not isinstance(datasets, dict) or not datasets:
+        raise TextclfError(f"{project / 'params.yaml'}: no 'datasets' block to pick the best model from; pass --model")
+    return str(next(iter(datasets)))
+
+
+def best_model(project: Path, dataset: str) -> str:
+    """The model ranked first on ``dataset`` by the leaderboard stage, which owns the ranking (and its ties)."""
+    path = project / "metrics" / "leaderboards" / f"{dataset}.json"
     if not path.is_file():
-        raise TextclfError(f"{path} not found: run `dvc repro leaderboard` to rank the models")
-    rebuild = "run `dvc repro leaderboard` (or resolve the git merge conflict in it)"
+        raise TextclfError(f"{path} not found: run `dvc repro leaderboard@{dataset}` to rank the models of {dataset}")
+    rebuild = f"run `dvc repro leaderboard@{dataset}` (or resolve the git merge conflict in it)"
     try:
         board = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
@@ -241,13 +249,13 @@ def best_model(project: Path) -> str:
     return first[0]
 
 
-def model_path(name: str, project: Path) -> tuple[str, Path]:
-    """(model name, exported model directory) for a zoo name, ``best``, or a path to an export."""
+def model_path(name: str, project: Path, dataset: str | None = None) -> tuple[str, Path]:
+    """(model name, exported model directory) for a zoo name, ``best`` (of ``dataset``), or a path to an export."""
     if (Path(name) / "saved_model.pb").is_file():
         path = Path(name).resolve()
         return (path.parent.name if path.name == "serving" else path.name), Path(name)
     if name == "best":
-        name = best_model(project)
+        name = best_model(project, dataset or default_dataset(project))
     stages = export_stages(project)
     if name not in stages:
         raise TextclfError(f"unknown model '{name}' (known: {', '.join(stages)}, or best)")
@@ -258,7 +266,7 @@ def model_path(name: str, project: Path) -> tuple[str, Path]:
 
 
 def classify(predictor, texts: list[str], batch_size: int, progress: str | None = None) -> np.ndarray:
-    """Probabilities for ``texts``, ``batch_size`` at a time; with ``progress``, a bar of that
+    """[n, K] probabilities for ``texts``, ``batch_size`` at a time; with ``progress``, a bar of that
     name on a terminal, once there is something to wait for."""
     from tqdm import tqdm
 
@@ -266,23 +274,25 @@ def classify(predictor, texts: list[str], batch_size: int, progress: str | None 
     quiet = progress is None or len(starts) <= 4
     batches = [predictor(texts[start : start + batch_size])
                for start in tqdm(starts, desc=progress, unit="batch", disable=True if quiet else None, file=sys.stderr)]
-    return np.concatenate(batches) if batches else np.zeros(0, np.float32)
+    return np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)
 
 
-def table(numbers: list[int], texts: list[str], probabilities, labels: list[str], width: int = 60) -> str:
-    """One line per review, for people: whitespace runs shown as one space, control characters as escapes."""
-    lines = [f"{'#':>5}  {'label':<8}  {'P(pos)':>6}  text"]
-    for number, text, probability, label in zip(numbers, texts, probabilities, labels):
+def table(numbers: list[int], texts: list[str], predictions: list[dict], task, width: int = 60) -> str:
+    """One line per text, for people: whitespace runs shown as one space, control characters as escapes."""
+    rows = [task.cells(prediction) for prediction in predictions]
+    label_width = max([len("label"), *(len(label) for label, _ in rows)])
+    score_width = max([len(task.score_heading), *(len(score) for _, score in rows)])
+    lines = [f"{'#':>5}  {'label':<{label_width}}  {task.score_heading:>{score_width}}  text"]
+    for number, text, (label, score) in zip(numbers, texts, rows):
         flat = " ".join(text.split())
         preview = visible(flat if len(flat) <= width else flat[: width - 1] + "…")
-        lines.append(f"{number:>5}  {label:<8}  {probability:6.3f}  {preview}")
+        lines.append(f"{number:>5}  {visible(label):<{label_width}}  {visible(score):>{score_width}}  {preview}")
     return "\n".join(lines) + "\n"
 
 
-def json_lines(numbers: list[int], texts: list[str], probabilities, labels: list[str], model: str) -> str:
-    """One JSON object per line, for programs: the review text exactly as read."""
+def json_lines(numbers: list[int], texts: list[str], predictions: list[dict], model: str) -> str:
+    """One JSON object per line, for programs: the text exactly as read, and every probability."""
     return "".join(
-        json_safe(json.dumps({"input": number, "model": model, "label": label, "probability": round(float(probability), 6),
-                              "text": text}, ensure_ascii=False)) + "\n"
-        for number, text, probability, label in zip(numbers, texts, probabilities, labels)
+        json_safe(json.dumps({"input": number, "model": model, **prediction, "text": text}, ensure_ascii=False)) + "\n"
+        for number, text, prediction in zip(numbers, texts, predictions)
     )

@@ -1,9 +1,11 @@
-"""End-to-end models: raw review strings in, probability of a positive review out.
+"""End-to-end models: raw strings in, the probability of every class out.
 
 A trained zoo model reads token ids or n-gram bags, so on its own it is useless
 to anyone holding plain text. ``export`` wraps it with the same
-TextVectorization the vectorize stage used and a sigmoid, and saves one TF2
-SavedModel with a ``serving_default`` signature. Loading it needs neither this
+TextVectorization the vectorize stage used and the task's sigmoid or softmax,
+and saves one TF2 SavedModel with a ``serving_default`` signature that returns
+``probabilities`` [n, K] and the class names ``labels`` [n, K] beside them, so
+a result can be read without this project. Loading it needs neither this
 package nor Keras custom objects: ``tf.saved_model.load(path)`` is enough (and
 TF Serving can serve it as is).
 """
@@ -15,37 +17,30 @@ from typing import Sequence
 
 import numpy as np
 
-from textclf import artifacts, vectorizing
+from textclf import artifacts
 from textclf.errors import TextclfError
+from textclf.tasks import TASKS, Task
 from textclf.tf_runtime import keras, tf
+from textclf.vectorizing import FeatureKind
 
-LABELS = ("negative", "positive")  # label 0 and label 1, as prepare encodes them
 SIGNATURE = "serving_default"
 
 
 class EndToEndModel(tf.Module):
-    def __init__(self, model: keras.Model, vectorizer: keras.layers.TextVectorization | None, kind: str):
+    def __init__(self, model: keras.Model, kind: FeatureKind, vectorizer: keras.layers.TextVectorization | None, task: Task):
         super().__init__()
-        self.model, self.vectorizer, self.kind = model, vectorizer, kind
+        self.model, self.kind, self.vectorizer, self.task = model, kind, vectorizer, task
+        self.class_names = tf.constant(task.classes, tf.string)
+        # Saved with the model, so predict can tell the task apart without params.yaml.
+        self.task_name = tf.Variable(task.name, trainable=False, name="task")
+        self.threshold = tf.Variable(task.threshold, trainable=False, dtype=tf.float32, name="threshold")
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def probabilities(self, texts):
-        if self.kind == "text":
-            inputs = texts
-        elif self.kind == "sequence":
-            tokens = tf.cast(self.vectorizer(texts), tf.int32)
-            # Padding is masked anyway; cutting it to the longest review saves work.
-            longest = tf.reduce_max(tf.math.count_nonzero(tokens, axis=1, dtype=tf.int32))
-            inputs = tokens[:, : tf.maximum(longest, 1)]
-        else:
-            inputs = self.vectorizer(texts)
-        return {"probability": tf.sigmoid(tf.reshape(self.model(inputs, training=False), [-1]))}
-
-
-def end_to_end(model: keras.Model, kind: str, settings: dict | None, vocabulary: Sequence[str] | None) -> EndToEndModel:
-    """Wrap ``model`` (which reads features of ``kind``) with its vectorizer."""
-    vectorizer = None if kind == "text" else vectorizing.make_vectorizer(settings, vocabulary)
-    return EndToEndModel(model, vectorizer, kind)
+        logits = self.model(self.kind.serving_inputs(self.vectorizer, texts), training=False)
+        probabilities = self.task.tf_probabilities(logits)
+        labels = tf.tile(self.class_names[None, :], [tf.shape(texts)[0], 1])
+        return {"probabilities": probabilities, "labels": labels}
 
 
 def export(wrapped: EndToEndModel, path: Path) -> None:
@@ -59,17 +54,18 @@ class Predictor:
         if not (path / "saved_model.pb").is_file():
             raise TextclfError(f"no exported model in {path}")
         try:
-            self._serve = tf.saved_model.load(str(path)).signatures[SIGNATURE]
+            loaded = tf.saved_model.load(str(path))
+            self._serve = loaded.signatures[SIGNATURE]
+            classes = [name.decode("utf-8") for name in self._serve(texts=tf.constant([""]))["labels"].numpy()[0]]
+            task_name, threshold = loaded.task_name.numpy().decode("utf-8"), round(float(loaded.threshold.numpy()), 6)
         except Exception as error:  # TensorFlow raises anything from IndexError to OpError on a damaged file
             reason = (str(error).splitlines() or [type(error).__name__])[0]
             raise TextclfError(f"cannot load the exported model in {path} ({reason}); it is damaged or incomplete: "
                                "rebuild it with `dvc repro` or fetch it again with `dvc pull`") from None
+        self.task = TASKS[task_name](classes, threshold)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        """[n, K] probabilities, in the order of the task's classes."""
         if not texts:
-            return np.zeros(0, np.float32)
-        return self._serve(texts=tf.constant(list(texts), tf.string))["probability"].numpy()
-
-
-def label_of(probability: float) -> str:
-    return LABELS[int(probability >= 0.5)]
+            return np.zeros((0, len(self.task.classes)), np.float32)
+        return self._serve(texts=tf.constant(list(texts), tf.string))["probabilities"].numpy()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from textclf import metrics
 from textclf.errors import TextclfError
+from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf
 
 # Keras history keys and where DVCLive's Keras callback logs each of them.
@@ -42,7 +42,7 @@ def make_dataset(
         rows = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(arrays["indptr"]))
         indices = np.stack([rows, arrays["indices"].astype(np.int64)], axis=1)
         inputs = tf.SparseTensor(indices, tf.ones(len(rows), tf.float32), (len(labels), width))
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels.astype(np.float32)))
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
     if shuffle_seed is not None:
         # A full-size buffer is a true shuffle; the seed fixes every epoch's order.
         dataset = dataset.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
@@ -67,13 +67,8 @@ def _cut_padding(tokens, labels):
     return tokens[:, : tf.maximum(longest, 1)], labels
 
 
-def compile_model(model: keras.Model, learning_rate: float) -> None:
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.BinaryCrossentropy(from_logits=True),
-        # The model emits logits, so the decision threshold is 0, not 0.5.
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
-    )
+def compile_model(model: keras.Model, learning_rate: float, task: Task) -> None:
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate), loss=task.loss(), metrics=[task.accuracy()])
 
 
 def fit(model: keras.Model, train_data, validation_data, epochs: int, patience: int,
@@ -126,27 +121,29 @@ def read_live_history(directory: Path) -> list[dict]:
     return [{"epoch": epoch, **{key: columns[key][epoch] for key in LOGGED_METRICS}} for epoch in epochs]
 
 
-def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple,
+def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple, task: Task,
                 callbacks: tuple = ()) -> tuple[keras.Model, list[dict], int]:
     """Build, prime, compile and fit one model; the same recipe for the zoo and the transfer cells."""
     (train_arrays, train_labels), (validation_arrays, validation_labels) = train, validation
     bucket = hparams.get("bucket_by_length", False)
-    train_data = make_dataset(train_arrays, train_labels, hparams["batch_size"], width, hparams["seed"], bucket)
-    validation_data = make_dataset(validation_arrays, validation_labels, hparams["batch_size"], width)
-    model = spec.build(hparams, width)
+    train_data = make_dataset(train_arrays, task.training_labels(train_labels), hparams["batch_size"], width,
+                              hparams["seed"], bucket)
+    validation_data = make_dataset(validation_arrays, task.training_labels(validation_labels), hparams["batch_size"], width)
+    model = spec.build(hparams, width, task.units)
     if spec.prime:
-        spec.prime(model, train_arrays, train_labels)
-    compile_model(model, hparams["learning_rate"])
+        spec.prime(model, train_arrays, task.head_targets(train_labels))
+    compile_model(model, hparams["learning_rate"], task)
     rows, best_epoch = fit(model, train_data, validation_data, hparams["epochs"], hparams["patience"], callbacks)
     return model, rows, best_epoch
 
 
 def predict_logits(model: keras.Model, arrays: dict, labels: np.ndarray, width: int) -> np.ndarray:
-    return model.predict(make_dataset(arrays, labels, 1024, width), verbose=0).ravel()
+    """[n, units] logits, in the order of ``arrays``."""
+    return model.predict(make_dataset(arrays, labels, 1024, width), verbose=0)
 
 
-def evaluate(model: keras.Model, arrays: dict, labels: np.ndarray, width: int) -> dict[str, float]:
-    return metrics.binary_report(labels, predict_logits(model, arrays, labels, width))
+def evaluate(model: keras.Model, arrays: dict, labels: np.ndarray, width: int, task: Task) -> dict:
+    return task.report(labels, predict_logits(model, arrays, labels, width))
 
 
 def load_model(path: Path) -> keras.Model:

@@ -11,38 +11,43 @@ import pytest
 from textclf import artifacts, models
 from textclf.tf_runtime import seed_everything, tf
 
-from test_models import HPARAMS, WIDTH
-
 pytestmark = pytest.mark.slow
 
+# Tiny hyper-parameters per architecture (a stacked BiLSTM: its layers share initializers).
+HPARAMS = {
+    "bow_mean": {"embedding_dim": 8, "hidden_units": 8, "mask_padding": True},
+    "bilstm": {"embedding_dim": 8, "lstm_units": [4, 4], "hidden_units": 8, "dropout": 0.5, "bucket_by_length": True},
+    "ngram": {"weighting": "naive_bayes", "l2": 1e-6},
+}
+WIDTH = 50
 
-def built(architecture, seed=0):
+
+def built(architecture, units=1, seed=0):
+    """A model of ``architecture`` with ``units`` output logits (1: binary; more: one per class or label)."""
     seed_everything(seed)
-    model = models.model_spec(architecture).build(HPARAMS[architecture], WIDTH)
-    model(np.ones((2, 6), np.int32))  # create the weights
+    spec = models.model_spec(architecture)
+    model = spec.build(HPARAMS[architecture], WIDTH, units)
+    if spec.features == "sequence":
+        model(np.ones((2, 6), np.int32))  # create the weights (functional n-gram models have them already)
     return model
 
 
 SAVE_KERAS_MODEL = """
 import sys
-import numpy as np
 import textclf
-from textclf import artifacts, models
-from textclf.tf_runtime import seed_everything
-sys.path.insert(0, sys.argv[3])
-from test_models import HPARAMS, WIDTH
-seed_everything(0)
-model = models.model_spec(sys.argv[2]).build(HPARAMS[sys.argv[2]] | {"lstm_units": [4, 4]}, WIDTH)
-model(np.ones((2, 6), np.int32))
-artifacts.save_keras_model(model, sys.argv[1])
+from textclf import artifacts
+sys.path.insert(0, sys.argv[4])
+from test_artifacts import built
+artifacts.save_keras_model(built(sys.argv[2], int(sys.argv[3])), sys.argv[1])
 """
 
 
-@pytest.mark.parametrize("architecture", ["bow_mean", "bilstm"])
-def test_the_same_model_saved_by_two_processes_gives_the_same_bytes(architecture, tmp_path):
-    """As a forced rerun does; a stacked Bidirectional LSTM shares initializers, which Keras records by memory address."""
+@pytest.mark.parametrize(("architecture", "units"), [("bow_mean", 1), ("bilstm", 1), ("bow_mean", 8), ("ngram", 9)])
+def test_the_same_model_saved_by_two_processes_gives_the_same_bytes(architecture, units, tmp_path):
+    """As a forced rerun does; a stacked Bidirectional LSTM shares initializers, which Keras records by memory
+    address, and a multi-label n-gram model has one naive-Bayes head per label."""
     for name in ("a.keras", "b.keras"):
-        subprocess.run([sys.executable, "-c", SAVE_KERAS_MODEL, str(tmp_path / name), architecture,
+        subprocess.run([sys.executable, "-c", SAVE_KERAS_MODEL, str(tmp_path / name), architecture, str(units),
                         str(Path(__file__).parent)], check=True)
     assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
     with zipfile.ZipFile(tmp_path / "a.keras") as archive:
@@ -56,6 +61,7 @@ def test_weights_digest_tells_models_apart_and_survives_a_reload(tmp_path):
     reloaded = tf.keras.models.load_model(tmp_path / "m.keras")
     assert artifacts.weights_digest(reloaded) == artifacts.weights_digest(model)
     assert artifacts.weights_digest(built("bow_mean", seed=1)) != artifacts.weights_digest(model)
+    assert artifacts.weights_digest(built("bow_mean", units=3)) != artifacts.weights_digest(model)  # a wider head
 
 
 SAVE_MODULE = """

@@ -1,13 +1,43 @@
 import pandas as pd
 import pytest
+import yaml
 
-from textclf import data, fetch
+from conftest import PROJECT_ROOT, write_movies_metadata
+from textclf import data, fetch, tasks
 from textclf.errors import TextclfError
+
+SENTIMENT = ["negative", "positive"]
+RATINGS = [1, 2, 3, 4, 7, 8, 9, 10]
+GENRES = ["Comedy", "Thriller", "Romance", "Action", "Horror", "Crime", "Documentary", "Adventure", "Science Fiction"]
 
 
 @pytest.fixture
 def records(tiny_archive):
     return data.tidy(fetch.records_from_archive(tiny_archive))
+
+
+@pytest.fixture
+def imdb_dir(tiny_archive, tmp_path):
+    """data/raw/imdb as fetch@imdb writes it."""
+    directory = tmp_path / "raw" / "imdb"
+    directory.mkdir(parents=True)
+    fetch.write_records(fetch.records_from_archive(tiny_archive), directory / "records.parquet")
+    return directory
+
+
+def imdb_params(directory, **settings):
+    block = {"task": "binary", "reader": "imdb", "path": str(directory), "label": "sentiment", "classes": SENTIMENT,
+             "validation_fraction": 0.25, "seed": 0, "limit_per_label": None}
+    return {"datasets": {"d": block | settings}}
+
+
+def ratings_params(directory, **settings):
+    return imdb_params(directory, **{"task": "multi_class", "label": "rating", "classes": RATINGS} | settings)
+
+
+def prepared(params):
+    task, settings = data.checked_dataset(params, "d")
+    return task, *data.prepare(settings, task)
 
 
 def test_clean_text_replaces_html_breaks():
@@ -20,7 +50,7 @@ def test_tidy_maps_labels_and_cleans_text(records):
 
 
 def test_tables_have_the_documented_columns(records):
-    tables = data.split_tables(records, fraction=0.25, seed=1)
+    tables = data.split_tables(records, fraction=0.25, seed=1, classes=SENTIMENT)
     assert set(tables) == set(data.SPLITS)
     for table in tables.values():
         assert list(table.columns) == data.COLUMNS
@@ -29,7 +59,7 @@ def test_tables_have_the_documented_columns(records):
 
 
 def test_validation_is_movie_disjoint_and_stratified(records):
-    tables = data.split_tables(records, fraction=0.25, seed=3)
+    tables = data.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)
     train, validation = tables["train"], tables["validation"]
     assert not set(train["movie"]) & set(validation["movie"])
     assert validation["label"].value_counts().to_dict() == {0: 10, 1: 10}
@@ -37,9 +67,9 @@ def test_validation_is_movie_disjoint_and_stratified(records):
 
 
 def test_split_is_seeded(records):
-    first = data.split_tables(records, fraction=0.25, seed=3)["validation"]
-    again = data.split_tables(records, fraction=0.25, seed=3)["validation"]
-    other = data.split_tables(records, fraction=0.25, seed=4)["validation"]
+    first = data.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)["validation"]
+    again = data.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)["validation"]
+    other = data.split_tables(records, fraction=0.25, seed=4, classes=SENTIMENT)["validation"]
     assert first.equals(again)
     assert not first.equals(other)
 
@@ -49,13 +79,13 @@ def test_reviews_without_movie_are_their_own_group():
         {"split": ["train"] * 4, "label": ["pos", "pos", "neg", "neg"], "id": [0, 1, 0, 1],
          "rating": [0] * 4, "movie": [""] * 4, "text": ["a", "b", "c", "d"]}
     )
-    tables = data.split_tables(data.tidy(records), fraction=0.5, seed=0)
+    tables = data.split_tables(data.tidy(records), fraction=0.5, seed=0, classes=SENTIMENT)
     assert tables["validation"]["label"].value_counts().to_dict() == {0: 1, 1: 1}
 
 
 def test_too_small_a_fraction_is_an_error(records):
     with pytest.raises(TextclfError, match="no room for a single movie"):
-        data.split_tables(records, fraction=0.01, seed=0)
+        data.split_tables(records, fraction=0.01, seed=0, classes=SENTIMENT)
 
 
 def test_limit_per_label_keeps_a_seeded_slice(records):
@@ -69,14 +99,16 @@ def test_data_report_counts_duplicates_and_leaks(records):
     records.loc[(records["split"] == "test") & (records["id"] == 0), "text"] = "shared review"
     records.loc[(records["split"] == "train") & (records["id"].isin([0, 1])) & (records["label"] == 1), "text"] = "shared review"
     records.loc[(records["split"] == "test") & (records["id"] == 1), "text"] = " "
-    report = data.data_report(data.split_tables(records, fraction=0.25, seed=0))
-    assert report["counts"]["test"] == {"total": 80, "neg": 40, "pos": 40}
+    tables = data.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
+    report = data.data_report(tables, tasks.Binary(SENTIMENT), {})
+    assert report["counts"]["test"] == {"total": 80, "negative": 40, "positive": 40}
     assert report["counts"]["unsup"] == {"total": 40, "unlabelled": 40}
     assert report["duplicate_texts_in_train"] == 1
     assert report["texts_shared_by_train_and_test"] == 1
     assert report["empty_texts"]["test"] == 2
     assert report["movies_shared_by_train_and_validation"] == 0
     assert report["length_words"]["train"]["p5"] <= report["length_words"]["train"]["p50"] <= report["length_words"]["train"]["max"]
+    assert report["dropped"] == {}
 
 
 def test_a_validation_split_that_breaks_stratification_is_refused(tiny_archive):
@@ -84,12 +116,147 @@ def test_a_validation_split_that_breaks_stratification_is_refused(tiny_archive):
     records = data.tidy(fetch.records_from_archive(tiny_archive))
     positive_train = (records["split"] == "train") & (records["label"] == 1)
     records.loc[positive_train, "movie"] = "tt9999999"
-    with pytest.raises(TextclfError, match=r"not stratified: validation holds neg 100.0%, pos 0.0%, the labelled train reviews neg 50.0%, pos 50.0%"):
-        data.split_tables(records, fraction=0.25, seed=0)
+    with pytest.raises(TextclfError, match=r"not stratified: validation holds negative 100.0%, positive 0.0%, "
+                                           r"the labelled train reviews negative 50.0%, positive 50.0%"):
+        data.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
 
 
 def test_a_validation_split_that_shares_movies_is_refused(records):
-    tables = data.split_tables(records, fraction=0.25, seed=0)
+    tables = data.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
     leaked = tables["validation"].assign(movie=tables["train"]["movie"].iloc[0])
     with pytest.raises(TextclfError, match="validation shares 1 movie"):
-        data.check_validation_split(tables["train"], leaked)
+        data.check_validation_split(tables["train"], leaked, SENTIMENT)
+
+
+# The IMDB reader through prepare --------------------------------------------
+
+
+def test_imdb_by_sentiment_through_prepare(imdb_dir):
+    task, tables, dropped = prepared(imdb_params(imdb_dir))
+    assert task.name == "binary" and dropped == {}
+    assert {split: len(table) for split, table in tables.items()} == {"train": 60, "validation": 20, "test": 80, "unsup": 40}
+    assert set(tables["test"]["label"]) == {0, 1} and set(tables["unsup"]["label"]) == {-1}
+    positive = tables["test"][tables["test"]["label"] == 1]
+    assert positive["rating"].between(7, 10).all()  # label 1 is the second class, positive
+
+
+def test_imdb_limit_per_label_through_prepare(imdb_dir):
+    _, tables, _ = prepared(imdb_params(imdb_dir, limit_per_label=20))
+    assert len(tables["test"]) == 40 and len(tables["train"]) + len(tables["validation"]) == 40
+
+
+def test_imdb_by_rating_gives_class_indices(imdb_dir):
+    task, tables, _ = prepared(ratings_params(imdb_dir))
+    assert task.name == "multi_class" and task.classes == [str(r) for r in RATINGS]
+    for split in ("train", "validation", "test"):
+        table = tables[split]
+        assert table["label"].dtype == "int64"
+        # Each label is the index of the review's star rating among the classes.
+        assert (table["label"].map(lambda index: RATINGS[index]) == table["rating"]).all()
+    assert tables["test"]["label"].value_counts().to_dict() == dict.fromkeys(range(8), 10)
+    assert set(tables["unsup"]["label"]) == {-1}
+    assert not set(tables["train"]["movie"]) & set(tables["validation"]["movie"])
+
+
+def test_imdb_rating_outside_the_classes_is_named(imdb_dir):
+    with pytest.raises(TextclfError, match=r"records.parquet: review (test|train)/\d+: rating 4 is not one of the "
+                                           r"configured classes \(1, 2, 3, 7, 8, 9, 10\)"):
+        prepared(ratings_params(imdb_dir, classes=[1, 2, 3, 7, 8, 9, 10]))
+
+
+def test_a_class_no_review_has_is_refused(imdb_dir):
+    with pytest.raises(TextclfError, match=r"the train split has no example of class '5' \(\d+ rows"):
+        prepared(ratings_params(imdb_dir, classes=[1, 2, 3, 4, 5, 7, 8, 9, 10]))
+
+
+def test_imdb_records_not_fetched_yet(tmp_path):
+    with pytest.raises(TextclfError, match=r"records.parquet not found \(run `dvc repro fetch`\)"):
+        prepared(imdb_params(tmp_path))
+
+
+def test_check_classes_present_names_the_split_and_the_class():
+    task = tasks.MultiLabel(["a", "b", "c"])
+    tables = {"train": pd.DataFrame({"label": [[0, 1], [2]]}), "validation": pd.DataFrame({"label": [[0], [2], [0, 2]]}),
+              "test": pd.DataFrame({"label": [[0, 1, 2]]})}
+    with pytest.raises(TextclfError, match=r"data/x: the validation split has no example of class 'b' \(3 rows; "
+                                           r"more data, other fractions or fewer classes\)"):
+        data.check_classes_present(tables, task, "data/x")
+    tables["validation"].loc[0, "label"] = [0, 1]
+    data.check_classes_present(tables, task, "data/x")
+    single = {split: pd.DataFrame({"label": [0, 1]}) for split in data.LABELLED_SPLITS}
+    data.check_classes_present(single, tasks.Binary(SENTIMENT), "data/x")
+    single["test"] = pd.DataFrame({"label": [1, 1]})
+    with pytest.raises(TextclfError, match="the test split has no example of class 'negative'"):
+        data.check_classes_present(single, tasks.Binary(SENTIMENT), "data/x")
+
+
+# A multi-label dataset: counts and drops in the report ----------------------
+
+
+def test_data_report_counts_each_label_and_what_the_reader_dropped(tmp_path):
+    write_movies_metadata(tmp_path / "movies_metadata.csv")
+    params = {"datasets": {"d": {"task": "multi_label", "reader": "movies_metadata", "path": str(tmp_path),
+                                 "classes": GENRES, "threshold": 0.5, "validation_fraction": 0.2, "test_fraction": 0.2,
+                                 "seed": 42}}}
+    task, tables, dropped = prepared(params)
+    assert dropped == {"shifted_columns": 1, "duplicate_id": 1, "placeholder_overview": 1}
+    assert set(tables) == set(data.LABELLED_SPLITS)  # no unsup split
+    report = data.data_report(tables, task, dropped)
+    assert report["dropped"] == dropped
+    for split, table in tables.items():
+        counts = report["counts"][split]
+        assert counts["total"] == len(table)
+        for index, genre in enumerate(GENRES):
+            assert counts.get(genre, 0) == sum(index in labels for labels in table["label"])
+        assert sum(counts.values()) - counts["total"] > counts["total"]  # some movies have two genres
+    assert "movies_shared_by_train_and_validation" not in report  # no movie column to share
+    assert report["texts_shared_by_train_and_test"] == 0
+
+
+# checked_dataset ---------------------------------------------------------------
+
+
+def test_every_dataset_of_the_project_params_checks_out():
+    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for name in params["datasets"]:
+        task, settings = data.checked_dataset(params, name)
+        assert settings is params["datasets"][name] and task.name == settings["task"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"reader": "sql"}, "datasets.d.reader must be one of 'imdb', 'movies_metadata', 'table', got 'sql'"),
+        ({"reader": None}, "datasets.d.reader must be one of .*, got None"),
+        ({"label": "stars"}, "datasets.d.label must be one of 'sentiment', 'rating', got 'stars'"),
+        ({"validation_fraction": 1.5}, "datasets.d.validation_fraction must be a number strictly between 0 and 1, got 1.5"),
+        ({"limit_per_label": 0}, "datasets.d.limit_per_label must be a positive integer, got 0"),
+        ({"seed": -1}, "datasets.d.seed must be an integer >= 0, got -1"),
+        ({"path": ""}, "datasets.d.path must be a non-empty string"),
+        ({"test_fraction": 0.2}, "unknown key 'datasets.d.test_fraction'"),  # IMDB has its own test split
+        ({"threshold": 0.5}, "unknown key 'datasets.d.threshold'"),  # only multi-label tasks have one
+        ({"task": "regression"}, "datasets.d.task must be one of 'binary', 'multi_class', 'multi_label'"),
+    ],
+)
+def test_checked_dataset_errors_name_the_key(settings, message, tmp_path):
+    with pytest.raises(TextclfError, match=message):
+        data.checked_dataset(imdb_params(tmp_path, **settings), "d")
+
+
+@pytest.mark.parametrize("key", ["reader", "path", "seed", "label", "validation_fraction", "limit_per_label"])
+def test_checked_dataset_names_a_missing_key(key, tmp_path):
+    params = imdb_params(tmp_path)
+    del params["datasets"]["d"][key]
+    expected = "datasets.d.reader must be one of .*, got None" if key == "reader" else f"missing key 'datasets.d.{key}'"
+    with pytest.raises(TextclfError, match=expected):
+        data.checked_dataset(params, "d")
+
+
+def test_checked_dataset_for_another_reader_wants_its_own_keys(tmp_path):
+    params = {"datasets": {"d": {"task": "multi_label", "reader": "movies_metadata", "path": str(tmp_path),
+                                 "classes": GENRES, "threshold": 0.5, "validation_fraction": 0.2, "seed": 0}}}
+    with pytest.raises(TextclfError, match="missing key 'datasets.d.test_fraction'"):
+        data.checked_dataset(params, "d")
+    del params["datasets"]["d"]["threshold"]
+    with pytest.raises(TextclfError, match="missing key 'datasets.d.threshold'"):
+        data.checked_dataset(params, "d")

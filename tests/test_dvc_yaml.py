@@ -6,6 +6,11 @@ project modules (lazy imports inside functions included). A missing one lets
 a code change leave stale results that `dvc status` calls up to date; a
 surplus one reruns work for nothing. Derived with ``ast``, without importing
 anything, so it runs in a second.
+
+Its charts are per dataset: a chart of per-model files draws every model of
+one dataset (params.yaml's ``models`` and ``hub_models`` name each model's
+``dataset``) and only files evaluate writes for that dataset's task, and each
+dataset has its leaderboard chart.
 """
 
 from __future__ import annotations
@@ -85,26 +90,109 @@ def test_the_closure_follows_imports_through_modules_and_functions():
     assert Path("src/textclf/report.py") not in closure
 
 
-def per_model_charts() -> dict[str, set[str]]:
-    """Chart title -> the models it draws, for the top-level plots that have one line per model."""
+def top_level_plots() -> list:
+    return yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["plots"]
+
+
+def chart_sources(spec) -> list[str]:
+    """The files a chart draws its lines from (its ``y`` mapping)."""
+    return list(spec["y"]) if isinstance(spec, dict) and isinstance(spec.get("y"), dict) else []
+
+
+def per_model_charts() -> dict[str, list[str]]:
+    """Chart title -> the models it draws, for the top-level plots that draw per-model files."""
     charts = {}
-    for entry in yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["plots"]:
+    for entry in top_level_plots():
         if not isinstance(entry, dict):
             continue
         (title, spec), = entry.items()
-        sources = list(spec.get("y", {})) if isinstance(spec, dict) and isinstance(spec.get("y"), dict) else []
-        per_model = [source.split("/")[2] for source in sources
+        per_model = [source.split("/")[2] for source in chart_sources(spec)
                      if source.startswith(("metrics/models/", "plots/models/"))]
         if per_model:
-            charts[title] = set(per_model)
+            charts[title] = per_model
     return charts
 
 
-def test_every_model_in_params_is_in_every_comparison_chart():
+def model_datasets() -> dict[str, str]:
+    """Model name -> its dataset, for every block of ``models`` and ``hub_models`` in params.yaml."""
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
-    names = set(params["models"]) | set(params.get("hub_models") or {})
+    return {name: block["dataset"] for group in ("models", "hub_models") for name, block in (params.get(group) or {}).items()}
+
+
+def test_every_per_model_chart_draws_all_models_of_one_dataset():
+    datasets_of = model_datasets()
     charts = per_model_charts()
-    assert {"Validation loss per epoch", "Validation accuracy per epoch", "ROC (test)", "Precision-recall (test)",
-            "Confusion matrix (test)"} <= set(charts)
-    incomplete = {title: sorted(names - drawn) for title, drawn in charts.items() if drawn != names}
-    assert not incomplete, f"dvc.yaml plots miss models of params.yaml (add a line for each): {incomplete}"
+    unknown = {title: sorted(set(drawn) - set(datasets_of)) for title, drawn in charts.items() if set(drawn) - set(datasets_of)}
+    assert not unknown, f"dvc.yaml plots draw models that params.yaml does not have: {unknown}"
+    mixed = {title: sorted({datasets_of[name] for name in drawn}) for title, drawn in charts.items()
+             if len({datasets_of[name] for name in drawn}) > 1}
+    assert not mixed, f"dvc.yaml plots mix the models of several datasets in one chart: {mixed}"
+    repeated = {title: sorted({name for name in drawn if drawn.count(name) > 1}) for title, drawn in charts.items()
+                if len(set(drawn)) < len(drawn)}
+    assert not repeated, f"dvc.yaml plots draw a model twice: {repeated}"
+    incomplete = {}
+    for title, drawn in charts.items():
+        dataset = datasets_of[drawn[0]]
+        missing = sorted(name for name, of in datasets_of.items() if of == dataset and name not in drawn)
+        if missing:
+            incomplete[title] = missing
+    assert not incomplete, f"dvc.yaml plots miss models of their dataset in params.yaml (add a line for each): {incomplete}"
+
+
+def test_every_dataset_with_models_has_its_curves_and_its_leaderboard_chart():
+    datasets_with_models = set(model_datasets().values())
+    charted = {model_datasets()[drawn[0]] for drawn in per_model_charts().values()}
+    assert datasets_with_models - charted == set(), "datasets whose models no per-model chart draws"
+    entries = top_level_plots()
+    images = {entry for entry in entries if isinstance(entry, str)}
+    boards = {Path(source).stem for entry in entries if isinstance(entry, dict)
+              for spec in entry.values() for source in chart_sources(spec) if source.startswith("plots/leaderboards/")}
+    for dataset in sorted(datasets_with_models):
+        assert dataset in boards, f"dvc.yaml has no chart of plots/leaderboards/{dataset}.csv"
+        assert f"plots/leaderboards/{dataset}.png" in images, f"dvc.yaml does not list plots/leaderboards/{dataset}.png"
+
+
+def test_the_leaderboard_charts_plot_the_metric_each_task_ranks_by():
+    """A chart's x must be a column the leaderboard stage writes: the dataset's main metric."""
+    from textclf import tasks  # imports TensorFlow: here only, so the rest of this file stays fast
+
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    for entry in top_level_plots():
+        if not isinstance(entry, dict):
+            continue
+        (title, spec), = entry.items()
+        for source in chart_sources(spec):
+            if source.startswith("plots/leaderboards/"):
+                task = tasks.task_of(params, Path(source).stem)
+                assert spec["x"] == task.main_metric, f"{title}: x is {spec['x']}, the leaderboard has {task.main_metric}"
+
+
+def test_every_per_model_plot_file_is_one_evaluate_writes_for_the_task_of_its_model(tmp_path):
+    """A chart of a file the task never writes (a confusion matrix of a multi-label model, say) stays empty."""
+    import numpy as np
+
+    from textclf import plots, tasks  # imports TensorFlow: here only, so the rest of this file stays fast
+
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    written = {}
+    for name in params["datasets"]:
+        task = tasks.task_of(params, name)
+        labels = np.arange(4 * len(task.classes)) % len(task.classes)
+        if task.name == "multi_label":
+            labels = np.eye(len(task.classes), dtype=np.int32)[labels]
+        logits = np.random.default_rng(0).normal(0, 1, (len(labels), task.units))
+        directory = tmp_path / name
+        directory.mkdir()
+        plots.evaluation_plots(task, labels, task.probabilities(logits), task.report(labels, logits), "model", directory)
+        written[name] = {path.name for path in directory.iterdir()}
+    datasets_of = model_datasets()
+    wrong = []
+    for entry in top_level_plots():
+        if not isinstance(entry, dict):
+            continue
+        (title, spec), = entry.items()
+        for source in chart_sources(spec):
+            parts = source.split("/")
+            if source.startswith("plots/models/") and parts[3] not in written[datasets_of[parts[2]]]:
+                wrong.append(f"{title}: {source}")
+    assert not wrong, f"dvc.yaml plots draw files evaluate does not write for the model's task: {wrong}"

@@ -1,7 +1,8 @@
+import hashlib
 
 import pytest
 
-from conftest import archive_members, write_archive
+from conftest import archive_members, write_archive, write_movies_metadata
 from textclf import fetch
 from textclf.errors import TextclfError
 
@@ -37,10 +38,42 @@ def test_file_url_and_plain_path_give_the_same_records(tiny_archive):
 
 
 def test_verify_rejects_a_mismatching_pin(tiny_archive):
-    records = fetch.records_from_archive(tiny_archive)
-    with pytest.raises(TextclfError, match="fingerprint mismatch"):
-        fetch.verify(records, "0" * 64, str(tiny_archive))
-    assert fetch.verify(records, fetch.fingerprint(records), str(tiny_archive)) == fetch.fingerprint(records)
+    digest = fetch.fingerprint(fetch.records_from_archive(tiny_archive))
+    with pytest.raises(TextclfError, match=f"fingerprint mismatch for {tiny_archive}: expected 0{{64}}, got {digest}"):
+        fetch.verify(digest, "0" * 64, str(tiny_archive), "imdb")
+    assert fetch.verify(digest, digest, str(tiny_archive), "imdb") == digest
+
+
+def test_an_unpinned_source_warns_with_its_fingerprint(tmp_path, capsys):
+    movies = write_movies_metadata(tmp_path / "movies_metadata.csv")
+    digest = fetch.file_digest(movies)
+    assert fetch.verify(digest, None, str(movies), "movies_metadata") == digest
+    assert capsys.readouterr().out == (f"warning: sources.movies_metadata.fingerprint is not set; {movies} has "
+                                       f"fingerprint {digest} (pin it in params.yaml)\n")
+
+
+def test_a_plain_files_fingerprint_is_the_sha256_of_its_bytes(tmp_path):
+    movies = write_movies_metadata(tmp_path / "movies_metadata.csv")
+    digest = fetch.file_digest(movies)
+    assert digest == hashlib.sha256(movies.read_bytes()).hexdigest()
+    assert fetch.verify(digest, digest, str(movies), "movies_metadata") == digest
+    movies.write_bytes(movies.read_bytes()[:-10])  # a truncated copy
+    with pytest.raises(TextclfError) as caught:
+        fetch.verify(fetch.file_digest(movies), digest, str(movies), "movies_metadata")
+    assert str(caught.value) == (f"fingerprint mismatch for {movies}: expected {digest}, got {fetch.file_digest(movies)} "
+                                 "(the data is altered or incomplete)")
+    with pytest.raises(TextclfError, match="nope.csv: file not found"):
+        fetch.file_digest(tmp_path / "nope.csv")
+
+
+def test_local_file_of_a_path_a_file_url_and_an_unknown_scheme(tmp_path, monkeypatch):
+    movies = write_movies_metadata(tmp_path / "movies_metadata.csv")
+    assert fetch.local_file(str(movies)) == movies
+    assert fetch.local_file(movies.as_uri()) == movies
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert fetch.local_file("~/movies_metadata.csv") == movies
+    with pytest.raises(TextclfError, match="unsupported source scheme 's3://'"):
+        fetch.local_file("s3://bucket/movies_metadata.csv")
 
 
 def test_truncated_archive_is_reported(tiny_archive, tmp_path):
@@ -78,11 +111,20 @@ def test_missing_archive_and_unknown_scheme(tmp_path):
         fetch.load_records("ftp://example.org/aclImdb_v1.tar.gz")
 
 
-def test_environment_overrides_the_source_param(monkeypatch):
-    monkeypatch.setenv(fetch.SOURCE_ENV, "/mirror/aclImdb_v1.tar.gz")
-    assert fetch.resolve_source(fetch.CANONICAL_URL) == "/mirror/aclImdb_v1.tar.gz"
-    monkeypatch.delenv(fetch.SOURCE_ENV)
-    assert fetch.resolve_source(fetch.CANONICAL_URL) == fetch.CANONICAL_URL
+def test_each_source_has_its_own_environment_override(monkeypatch):
+    assert fetch.source_variable("imdb") == "TEXTCLF_SOURCE_IMDB"
+    assert fetch.source_variable("movies_metadata") == "TEXTCLF_SOURCE_MOVIES_METADATA"
+    assert fetch.source_variable("my-data.v2") == "TEXTCLF_SOURCE_MY_DATA_V2"
+    movies_url = "https://example.org/movies_metadata.csv"
+    monkeypatch.setenv("TEXTCLF_SOURCE_IMDB", "/mirror/aclImdb_v1.tar.gz")
+    assert fetch.resolve_source("imdb", fetch.CANONICAL_URL) == "/mirror/aclImdb_v1.tar.gz"
+    assert fetch.resolve_source("movies_metadata", movies_url) == movies_url  # another source's mirror is not this one's
+    monkeypatch.setenv("TEXTCLF_SOURCE_MOVIES_METADATA", "/mirror/movies.csv")
+    assert fetch.resolve_source("movies_metadata", movies_url) == "/mirror/movies.csv"
+    monkeypatch.delenv("TEXTCLF_SOURCE_IMDB")
+    assert fetch.resolve_source("imdb", fetch.CANONICAL_URL) == fetch.CANONICAL_URL
+    monkeypatch.setenv("TEXTCLF_SOURCE_IMDB", "")  # set but empty: as if unset
+    assert fetch.resolve_source("imdb", fetch.CANONICAL_URL) == fetch.CANONICAL_URL
 
 
 def test_download_goes_through_the_cache(tiny_archive, tmp_path, monkeypatch):
@@ -103,6 +145,7 @@ def test_download_goes_through_the_cache(tiny_archive, tmp_path, monkeypatch):
     assert (tmp_path / "cache" / tiny_archive.name).read_bytes() == tiny_archive.read_bytes()
     assert downloaded.equals(fetch.records_from_archive(tiny_archive))
     assert fetch.load_records(url).equals(downloaded)  # served from the cache: the server is gone
+    assert fetch.local_file(url) == tmp_path / "cache" / tiny_archive.name
 
 
 def test_tfds_source_with_tfds_mock_data():
@@ -127,9 +170,9 @@ def test_fingerprint_covers_the_movie_mapping(tmp_path):
 
 
 def test_mismatch_message_names_the_cache_only_for_downloads(tiny_archive):
-    records = fetch.records_from_archive(tiny_archive)
+    digest = fetch.fingerprint(fetch.records_from_archive(tiny_archive))
     with pytest.raises(TextclfError) as local:
-        fetch.verify(records, "0" * 64, str(tiny_archive))
+        fetch.verify(digest, "0" * 64, str(tiny_archive), "imdb")
     assert "cache" not in str(local.value) and str(local.value).endswith("(the data is altered or incomplete)")
     with pytest.raises(TextclfError, match=r"the cached download is in .*textclf, delete it to download again"):
-        fetch.verify(records, "0" * 64, fetch.CANONICAL_URL)
+        fetch.verify(digest, "0" * 64, fetch.CANONICAL_URL, "imdb")

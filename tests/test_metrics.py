@@ -50,3 +50,24 @@ def test_thin_keeps_ends():
     kept = metrics.thin(10_000, 200)
     assert kept[0] == 0 and kept[-1] == 9_999 and len(kept) == 200
     assert list(metrics.thin(5, 200)) == [0, 1, 2, 3, 4]
+
+
+def test_softmax_rows_sum_to_one_and_survive_huge_logits():
+    probabilities = metrics.softmax(np.array([[0.0, np.log(3.0)], [1000.0, -1000.0], [5.0, 5.0]]))
+    np.testing.assert_allclose(probabilities, [[0.25, 0.75], [1.0, 0.0], [0.5, 0.5]])
+    assert np.isfinite(probabilities).all()
+
+
+def test_softmax_cross_entropy_is_the_mean_negative_log_probability_of_the_true_class():
+    logits = np.array([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0], [-3.0, 1.0, 4.0]])
+    labels = np.array([0, 1, 1])
+    expected = -np.mean(np.log(metrics.softmax(logits)[np.arange(3), labels]))
+    assert metrics.softmax_cross_entropy(labels, logits) == pytest.approx(expected)
+    assert metrics.softmax_cross_entropy(np.array([1]), np.array([[0.0, 1000.0]])) == pytest.approx(0.0)
+    assert metrics.softmax_cross_entropy(np.array([0]), np.array([[0.0, 1000.0]])) == pytest.approx(1000.0)  # no overflow
+
+
+def test_confusion_matrix_rows_are_actual_classes_and_columns_predicted_ones():
+    matrix = metrics.confusion_matrix(np.array([0, 0, 1, 2, 2, 2]), np.array([0, 1, 1, 2, 0, 2]), classes=4)
+    assert matrix.tolist() == [[1, 1, 0, 0], [0, 1, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]]  # class 3 never seen: a zero row
+    assert metrics.confusion_matrix(np.array([], np.int64), np.array([], np.int64), classes=2).tolist() == [[0, 0], [0, 0]]

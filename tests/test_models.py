@@ -1,9 +1,9 @@
-"""Every model of the zoo builds, trains a step, saves and reloads with identical predictions."""
+"""Every model of the zoo builds with one head or K, trains a step, saves and reloads with identical predictions."""
 
 import numpy as np
 import pytest
 
-from textclf import hub_modules, models, training
+from textclf import hub_modules, models, tasks, training
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, seed_everything
 
@@ -14,22 +14,37 @@ HPARAMS = {
     "hub_dnn": {"trainable": True, "hidden_units": [8]},
 }
 WIDTH = 50
+BINARY = tasks.Binary(["negative", "positive"])
+THREE_CLASSES = tasks.MultiClass(["a", "b", "c"])
+THREE_LABELS = tasks.MultiLabel(["a", "b", "c"], threshold=0.5)
 
 
-def separable_data(n=128, length=12, seed=0):
-    """Token 2 marks positives, token 3 negatives; the rest is noise and padding."""
+def separable_data(n=128, length=12, seed=0, classes=2):
+    """Token 2 + k marks class k (for two classes: token 3 positives, token 2 negatives); the rest is noise and padding."""
     rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n).astype(np.int32)
-    tokens = rng.integers(4, WIDTH, (n, length)).astype(np.int32)
-    tokens[:, 0] = np.where(labels == 1, 2, 3)
+    labels = rng.integers(0, classes, n).astype(np.int32)
+    tokens = rng.integers(2 + classes, WIDTH, (n, length)).astype(np.int32)
+    tokens[:, 0] = 2 + labels
     tokens[: n // 2, -3:] = 0
     return tokens, labels
+
+
+def multi_label_data(n=128, length=12, seed=0, labels=3):
+    """Token 2 + k marks label k; each example has one label or two."""
+    tokens, first = separable_data(n, length, seed, labels)
+    hot = np.zeros((n, labels), np.int32)
+    hot[np.arange(n), first] = 1
+    second = (first + 1) % labels
+    both = np.arange(n) % 3 == 0
+    hot[both, second[both]] = 1
+    tokens[both, 1] = 2 + second[both]
+    return tokens, hot
 
 
 def as_features(kind, tokens):
     if kind == "sequence":
         return {"tokens": tokens}
-    if kind == "text":  # the same signal as words: "w2" marks positives, "w3" negatives
+    if kind == "text":  # the same signal as words: "w2" marks the first class, "w3" the second
         return {"texts": np.array([" ".join(f"w{t}" for t in row if t) for row in tokens], dtype=object)}
     rows = [np.unique(row[row > 0]) for row in tokens]  # a bag of the same ids
     return {"indptr": np.r_[0, np.cumsum([len(r) for r in rows])], "indices": np.concatenate(rows).astype(np.int32)}
@@ -44,20 +59,47 @@ def tiny_module(tmp_path_factory):
     return str(path)
 
 
+QUICK = {"bilstm": {"lstm_units": [4], "bucket_by_length": False}}  # each LSTM layer takes seconds to trace
+
+
+def hparams_of(architecture, tiny_module, **overrides):
+    return HPARAMS[architecture] | ({"handle": tiny_module} if architecture == "hub_dnn" else {}) | overrides
+
+
+@pytest.mark.parametrize("units", [1, 4])
 @pytest.mark.parametrize("architecture", sorted(models.MODELS))
-def test_model_trains_saves_and_reloads(architecture, tmp_path, tiny_module):
+def test_every_architecture_emits_one_logit_per_head(architecture, units, tiny_module):
+    spec = models.model_spec(architecture)
+    model = spec.build(hparams_of(architecture, tiny_module, **QUICK.get(architecture, {})), WIDTH, units)
+    arrays = as_features(spec.features, separable_data(n=5)[0])
+    inputs, _ = next(iter(training.make_dataset(arrays, np.zeros(5, np.int32), 8, WIDTH)))
+    logits = model(inputs, training=False)
+    assert logits.shape == (5, units) and model.output_shape == (None, units)
+    assert model.get_layer("logit").output_shape == (None, units)
+
+
+# The recurrent model is by far the slowest to trace and train (tens of seconds): one small layer, one task with K heads.
+TRAINED = [pytest.param(architecture, task, id=f"{architecture}-{task.name}",
+                        marks=[pytest.mark.slow] if architecture == "bilstm" else [])
+           for architecture in sorted(models.MODELS) for task in (BINARY, THREE_LABELS)
+           if architecture != "bilstm" or task.units > 1]
+
+
+@pytest.mark.parametrize(("architecture", "task"), TRAINED)
+def test_model_trains_saves_and_reloads(architecture, task, tmp_path, tiny_module):
     seed_everything(3)
     spec = models.model_spec(architecture)
-    tokens, labels = separable_data()
+    tokens, labels = separable_data() if task.units == 1 else multi_label_data()
     arrays = as_features(spec.features, tokens)
-    hparams = HPARAMS[architecture] | ({"handle": tiny_module} if architecture == "hub_dnn" else {})
-    model = spec.build(hparams, WIDTH)
+    hparams = hparams_of(architecture, tiny_module, **QUICK.get(architecture, {}))
+    model = spec.build(hparams, WIDTH, task.units)
     if spec.prime:
-        spec.prime(model, arrays, labels)
-    training.compile_model(model, learning_rate=0.01)
-    data = training.make_dataset(arrays, labels, 32, WIDTH, shuffle_seed=3, bucket_by_length=True)
+        spec.prime(model, arrays, task.head_targets(labels))
+    training.compile_model(model, learning_rate=0.01, task=task)
+    targets = task.training_labels(labels)
+    data = training.make_dataset(arrays, targets, 32, WIDTH, shuffle_seed=3, bucket_by_length=hparams.get("bucket_by_length", True))
     before = [w.copy() for w in model.get_weights()]
-    rows, best_epoch = training.fit(model, data, training.make_dataset(arrays, labels, 64, WIDTH), epochs=2, patience=1)
+    rows, best_epoch = training.fit(model, data, training.make_dataset(arrays, targets, 64, WIDTH), epochs=2, patience=1)
     assert len(rows) == 2 and best_epoch in (1, 2)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
@@ -65,23 +107,75 @@ def test_model_trains_saves_and_reloads(architecture, tmp_path, tiny_module):
     reloaded = training.load_model(tmp_path / "model.keras")
     test_arrays = as_features(spec.features, separable_data(n=20, seed=1)[0])
     test_data = training.make_dataset(test_arrays, np.zeros(20, np.int32), 8, WIDTH)
-    np.testing.assert_array_equal(model.predict(test_data, verbose=0), reloaded.predict(test_data, verbose=0))
+    predicted = model.predict(test_data, verbose=0)
+    assert predicted.shape == (20, task.units)
+    np.testing.assert_array_equal(predicted, reloaded.predict(test_data, verbose=0))
+
+
+def test_binary_ngram_keeps_the_layer_and_weight_names_of_committed_models():
+    """A binary model's weights digest (and .keras file) names its layers: renaming them would change every byte."""
+    model = models.build_ngram(HPARAMS["ngram"], WIDTH, 1)
+    assert [layer.name for layer in model.layers] == ["ngram_bag", "nb_scale", "logit"]
+    assert [weight.name for weight in model.weights] == ["nb_scale/ratios:0", "logit/kernel:0", "logit/bias:0"]
+    assert model.get_layer("logit").kernel.shape == (WIDTH, 1)
+
+
+def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest():
+    tokens, labels = separable_data(n=90, classes=3)
+    arrays = as_features("ngrams", tokens)
+    model = models.build_ngram(HPARAMS["ngram"], WIDTH, 3)
+    models.prime_naive_bayes(model, arrays, THREE_CLASSES.head_targets(labels))
+    scales = [layer for layer in model.layers if isinstance(layer, models.NaiveBayesScale)]
+    assert [layer.name for layer in scales] == ["nb_scale_0", "nb_scale_1", "nb_scale_2"]
+    for k in range(3):
+        expected = models.naive_bayes_ratios(arrays["indptr"], arrays["indices"], labels == k, WIDTH, alpha=1.0)
+        np.testing.assert_array_equal(model.get_layer(f"nb_scale_{k}").ratios.numpy(), expected)
+        # Class k's cue token (2 + k) is favoured by its own head only.
+        ratios = [model.get_layer(f"nb_scale_{head}").ratios.numpy()[2 + k] for head in range(3)]
+        assert ratios[k] > 0 > max(r for head, r in enumerate(ratios) if head != k)
+        assert model.get_layer(f"logit_{k}").kernel.shape == (WIDTH, 1)
+    assert isinstance(model.get_layer("logit"), keras.layers.Concatenate)
+
+
+def test_multi_label_ngram_heads_are_primed_from_their_own_label(tmp_path):
+    tokens, hot = multi_label_data(n=60)
+    arrays = as_features("ngrams", tokens)
+    spec = models.model_spec("ngram")
+    model = spec.build(HPARAMS["ngram"], WIDTH, 3)
+    spec.prime(model, arrays, THREE_LABELS.head_targets(hot))
+    for k in range(3):
+        expected = models.naive_bayes_ratios(arrays["indptr"], arrays["indices"], hot[:, k] == 1, WIDTH, alpha=1.0)
+        np.testing.assert_array_equal(model.get_layer(f"nb_scale_{k}").ratios.numpy(), expected)
+    model.save(tmp_path / "model.keras")
+    reloaded = training.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(reloaded.get_layer("nb_scale_2").ratios.numpy(), model.get_layer("nb_scale_2").ratios.numpy())
+
+
+def test_plain_weighted_ngram_has_one_dense_head_and_nothing_to_prime():
+    tokens, labels = separable_data(n=30, classes=3)
+    model = models.build_ngram({"weighting": "none", "l2": 0.0}, WIDTH, 3)
+    assert [layer.name for layer in model.layers] == ["ngram_bag", "logit"]
+    models.prime_naive_bayes(model, as_features("ngrams", tokens), THREE_CLASSES.head_targets(labels))  # a no-op
+    assert model.get_layer("logit").kernel.shape == (WIDTH, 3)
 
 
 def test_bow_mean_learns():
     seed_everything(7)
     tokens, labels = separable_data(n=256)
-    model = models.build_bow_mean(HPARAMS["bow_mean"], WIDTH)
-    training.compile_model(model, learning_rate=0.05)
-    rows, _ = training.fit(model, training.make_dataset({"tokens": tokens}, labels, 32, WIDTH, 7),
-                           training.make_dataset({"tokens": tokens}, labels, 64, WIDTH), epochs=5, patience=2)
+    model = models.build_bow_mean(HPARAMS["bow_mean"], WIDTH, 1)
+    training.compile_model(model, learning_rate=0.05, task=BINARY)
+    targets = BINARY.training_labels(labels)
+    rows, _ = training.fit(model, training.make_dataset({"tokens": tokens}, targets, 32, WIDTH, 7),
+                           training.make_dataset({"tokens": tokens}, targets, 64, WIDTH), epochs=5, patience=2)
     assert rows[-1]["accuracy"] > 0.9
 
 
 def test_naive_bayes_ratios_favour_the_class_a_feature_appears_in():
     indptr, indices = np.array([0, 2, 4, 5]), np.array([0, 1, 0, 2, 2])
-    ratios = models.naive_bayes_ratios(indptr, indices, np.array([1, 1, 0]), width=3, alpha=1.0)
+    ratios = models.naive_bayes_ratios(indptr, indices, np.array([True, True, False]), width=3, alpha=1.0)
     assert ratios[1] > 0 > ratios[2]  # feature 1 only in positives, feature 2 mostly in negatives
+    # Counts plus alpha 1: positives (3, 2, 2) of 7, negatives (1, 1, 2) of 4.
+    np.testing.assert_allclose(ratios, np.log(np.array([3, 2, 2]) / 7 / (np.array([1, 1, 2]) / 4)), rtol=1e-6)
 
 
 def test_bucketed_batches_are_cut_to_their_longest_review():
@@ -97,10 +191,11 @@ def test_training_is_deterministic():
     def run():
         seed_everything(5)
         tokens, labels = separable_data()
-        model = models.build_bow_mean(HPARAMS["bow_mean"], WIDTH)
-        training.compile_model(model, 0.01)
-        return training.fit(model, training.make_dataset({"tokens": tokens}, labels, 32, WIDTH, 5),
-                            training.make_dataset({"tokens": tokens}, labels, 64, WIDTH), epochs=2, patience=1)
+        model = models.build_bow_mean(HPARAMS["bow_mean"], WIDTH, 1)
+        training.compile_model(model, 0.01, BINARY)
+        targets = BINARY.training_labels(labels)
+        return training.fit(model, training.make_dataset({"tokens": tokens}, targets, 32, WIDTH, 5),
+                            training.make_dataset({"tokens": tokens}, targets, 64, WIDTH), epochs=2, patience=1)
 
     assert run() == run()
 
@@ -112,9 +207,33 @@ def test_keras_2_is_the_keras_in_use():
     assert keras.__name__.startswith("tf_keras")
 
 
+MODEL_BLOCK = {"architecture": "ngram", "dataset": "imdb", "features": "bags", "seed": 0, "batch_size": 8, "epochs": 1,
+               "learning_rate": 0.1, "patience": 1, "weighting": "naive_bayes", "l2": 0.0}
+
+
 def test_model_params_are_checked():
     params = {"models": {"m": {"architecture": "transformer"}}}
     with pytest.raises(TextclfError, match="unknown model 'transformer' \\(known: bilstm, bow_mean, hub_dnn, ngram\\)"):
         models.checked_model_params(params, "m")
     with pytest.raises(TextclfError, match="missing block 'models.other'"):
         models.checked_model_params(params, "other")
+    without_dataset = {key: value for key, value in MODEL_BLOCK.items() if key != "dataset"}
+    with pytest.raises(TextclfError, match="missing key 'models.m.dataset'"):
+        models.checked_model_params({"models": {"m": without_dataset}}, "m")
+
+
+def test_a_model_must_read_features_fitted_on_its_own_dataset():
+    params = {"models": {"m": MODEL_BLOCK}, "features": {"bags": {"kind": "ngrams", "dataset": "imdb"}}}
+    spec, hparams = models.checked_model_params(params, "m")
+    assert spec is models.MODELS["ngram"] and hparams["dataset"] == "imdb"
+    params["features"]["bags"]["dataset"] = "imdb_ratings"
+    with pytest.raises(TextclfError, match="models.m.features 'bags' are fitted on dataset 'imdb_ratings', "
+                                           "not on the model's dataset 'imdb'"):
+        models.checked_model_params(params, "m")
+
+
+def test_model_names_of_one_dataset_include_hub_models_in_params_order():
+    params = {"models": {"a": {"dataset": "x"}, "b": {"dataset": "y"}}, "hub_models": {"c": {"dataset": "x"}}}
+    assert models.model_names(params) == ["a", "b", "c"]
+    assert models.model_names(params, "x") == ["a", "c"]
+    assert models.model_names(params, "z") == []

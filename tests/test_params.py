@@ -1,5 +1,7 @@
 import pytest
 
+from conftest import PROJECT_ROOT
+from textclf import data, models, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError
 
@@ -44,3 +46,30 @@ def test_read_params_errors(tmp_path):
 def test_choices_and_fractions():
     assert p.one_of("a", "b")("c") == "must be one of 'a', 'b'"
     assert p.fraction(1.0) and p.fraction(0) and not p.fraction(0.2)
+
+
+def test_list_text_and_probability_checks():
+    assert p.list_of(p.positive_int)([16, 8]) is None
+    assert p.list_of(p.positive_int)([]) == "must be a non-empty list"
+    assert p.list_of(p.positive_int)([16, 0]) == "items must be a positive integer"
+    assert p.text("  ") == "must be a non-empty string" and p.text("imdb") is None
+    assert p.probability(0) is None and p.probability(1) and p.probability(True)
+    assert p.non_negative_float(float("inf")) and p.non_negative_float(0.0) is None
+    assert p.positive_float(float("nan")) and p.positive_float(float("inf")) == "must be finite"
+
+
+def test_the_project_params_check_out_block_by_block():
+    """Every dataset, feature set and model of params.yaml passes its checks, and they point at each other consistently."""
+    params = p.read_params(PROJECT_ROOT / "params.yaml")
+    tasks = {name: data.checked_dataset(params, name)[0] for name in params["datasets"]}
+    kinds = {}
+    for name in params["features"]:
+        kind, settings = vectorizing.checked_features(params, name)
+        assert settings["dataset"] in tasks, f"features.{name}.dataset names no dataset"
+        kinds[name] = kind
+    for name in models.model_names(params):
+        spec, hparams = models.checked_model_params(params, name)
+        assert hparams["dataset"] in tasks, f"{name}: dataset names no dataset"
+        assert kinds[hparams["features"]].name == spec.features, f"{name}: reads {spec.features}, its features are not"
+    for dataset in tasks:
+        assert models.model_names(params, dataset), f"dataset {dataset} has no model"

@@ -1,8 +1,10 @@
-"""The real `dvc repro` in a temporary git repository, on a tiny archive.
+"""The real `dvc repro` in a temporary git repository, on a tiny archive and a tiny movies file.
 
-One project is built once per module; the tests that follow use it the way a
-person would (predict, rerun, push and pull, experiments, reports). Those that
-change it come last.
+One project is built once per module, with two datasets: IMDB sentiment
+(binary) and movie genres (multi-label); the star-rating dataset is left out to
+keep the suite fast (its stages are tested in test_stages.py). The tests that
+follow use the project the way a person would (predict, rerun, push and pull,
+experiments, reports). Those that change it come last.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 MODELS = ["bow_mean", "bilstm", "bilstm_stacked", "ngram"]
+GENRE_MODELS = {"genres_ngram": "train", "genres_hub_dnn": "train_hub"}  # model -> its train stage
+LEADERBOARDS = {"leaderboard@imdb", "leaderboard@movie_genres"}
 SETUPS = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned", "bow_mean"]
 
 
 def environment() -> dict:
     # Stage commands call `python`: it must be this interpreter, with textclf installed.
-    env = {key: value for key, value in os.environ.items() if key != "TEXTCLF_FETCH_SOURCE"}
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TEXTCLF_SOURCE_")}
     env["PATH"] = os.pathsep.join([str(BIN), env.get("PATH", "")])
     return env | {"PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
@@ -57,6 +61,12 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     archive = write_archive(root / "aclImdb_v1.tar.gz", archive_members(per_label=40))
     project = make_project(root / "project", archive)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    del params["datasets"]["imdb_ratings"]
+    for block in ("features", "models", "hub_models"):
+        params[block] = {name: item for name, item in params[block].items()
+                         if item["dataset"] != "imdb_ratings" and name != "genres_hub_dnn_random"}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git(project, "init", "-q")
     dvc(project, "init", "-q")
     dvc(project, "remote", "add", "-d", "storage", str(root / "storage"))
@@ -70,30 +80,40 @@ def built(tmp_path_factory):
 
 def test_first_repro_runs_every_stage_once(built, tmp_path):
     project, first = built
+    genre_stages = {f"{train.replace('train', stage)}@{m}" for m, train in GENRE_MODELS.items()
+                    for stage in ("train", "evaluate", "export")}
     assert stages_run(first) == {
-        "fetch", "prepare", "vectorize@words_20k", "vectorize@words_1k", "vectorize@raw_text", "vectorize@ngrams_1to3",
-        "pretrain", "train_hub@hub_dnn", "evaluate_hub@hub_dnn", "export_hub@hub_dnn", "leaderboard", "transfer-analysis",
-        *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")),
+        "fetch@imdb", "fetch@movies_metadata", "prepare@imdb", "prepare@movie_genres",
+        "vectorize@words_20k", "vectorize@words_1k", "vectorize@raw_text", "vectorize@ngrams_1to3",
+        "vectorize@genres_ngrams_1to2", "vectorize@genres_raw_text",
+        "pretrain", "train_hub@hub_dnn", "evaluate_hub@hub_dnn", "export_hub@hub_dnn", *LEADERBOARDS, "transfer-analysis",
+        *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")), *genre_stages,
         *(f"transfer@{setup}-64" for setup in SETUPS),
     }
     shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
-    assert "metrics/leaderboard.json" in shown and "metrics/models/ngram/evaluate.json" in shown
+    assert "metrics/leaderboards/imdb.json" in shown and "metrics/models/ngram/evaluate.json" in shown
+    assert "metrics/leaderboards/movie_genres.json" in shown and "metrics/data/movie_genres.json" in shown
     assert "metrics/models/ngram/train/metrics.json" in shown  # DVCLive's training summary
     assert "metrics/transfer_analysis.json" in shown
     transfer = json.loads((project / "metrics/transfer_analysis.json").read_text())
     assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"64"}
-    board = json.loads((project / "metrics/leaderboard.json").read_text())
+    board = json.loads((project / "metrics/leaderboards/imdb.json").read_text())
     assert set(board) == {*MODELS, "hub_dnn"}
     assert board["bow_mean"]["accuracy"] > 0.8 and board["ngram"]["accuracy"] > 0.8
-    assert (project / "metrics/leaderboard.md").read_text().count("\n") == len(board) + 2
+    assert (project / "metrics/leaderboards/imdb.md").read_text().count("\n") == len(board) + 2
+    genres = json.loads((project / "metrics/leaderboards/movie_genres.json").read_text())
+    assert set(genres) == set(GENRE_MODELS) and genres["genres_ngram"]["roc_auc_micro"] > 0.8
+    report = json.loads((project / "metrics/data/movie_genres.json").read_text())
+    assert report["dropped"] == {"shifted_columns": 1, "duplicate_id": 1, "placeholder_overview": 1}
 
     unchanged = dvc(project, "repro")
     assert stages_run(unchanged) == set()
     assert "up to date" in unchanged
 
     plots = json.loads(dvc(project, "plots", "show", "--json", "-o", str(tmp_path / "plots")))["data"]
-    assert {"Validation loss per epoch", "Confusion matrix (test)", "ROC (test)", "Test accuracy by model",
-            "Transfer grid (seed 001)", "Learning curve (test accuracy)"} <= set(plots)
+    assert {"IMDB sentiment: validation loss per epoch", "IMDB sentiment: confusion matrix (test)",
+            "IMDB sentiment: ROC (test)", "IMDB sentiment: test accuracy by model", "Movie genres: ROC-AUC per genre (test)",
+            "Transfer grid (IMDB)", "Learning curve (IMDB test accuracy)"} <= set(plots)
     assert all(plot[0]["type"] == "vega" for name, plot in plots.items() if not name.endswith(".png"))
 
 
@@ -105,11 +125,16 @@ def test_console_script_predicts_with_every_export(built):
         assert result.returncode == 0, result.stderr
         labels = [json.loads(line)["label"] for line in result.stdout.splitlines()]
         assert labels == ["positive", "negative"], (model, result.stdout)
-
+    result = subprocess.run([str(BIN / "textclf"), "predict", "-m", "best", "--dataset", "movie_genres", "--format", "jsonl",
+                             "--top-k", "2", "laugh funny joke hilarious"], cwd=project, capture_output=True, text=True,
+                            env=environment())
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["model"] in GENRE_MODELS and len(record["top"]) == 2 and len(record["probabilities"]) == 9
 
 def holds_timings(path: str) -> bool:
-    """Wall-clock times differ by nature: they live in metrics/timings/ and the leaderboard's markdown table only."""
-    return path.startswith("metrics/timings") or path == "metrics/leaderboard.md"
+    """Wall-clock times differ by nature: they live in metrics/timings/ and the leaderboards' markdown tables only."""
+    return path.startswith("metrics/timings") or (path.startswith("metrics/leaderboards/") and path.endswith(".md"))
 
 
 def without_timings(lock: dict) -> dict:
@@ -140,7 +165,8 @@ def test_restyling_a_chart_redraws_it_and_retrains_nothing(built):
         stale = set(json.loads(dvc(project, "status", "--json")))
     finally:
         plots_module.write_text(original)
-    assert stale == {*(f"evaluate@{m}" for m in MODELS), "evaluate_hub@hub_dnn", "leaderboard", "transfer-analysis"}
+    assert stale == {*(f"evaluate@{m}" for m in MODELS), "evaluate_hub@hub_dnn", "evaluate@genres_ngram",
+                     "evaluate_hub@genres_hub_dnn", *LEADERBOARDS, "transfer-analysis"}
 
 
 def test_push_then_pull_in_a_fresh_clone_restores_everything(built, tmp_path):
@@ -161,7 +187,8 @@ def test_every_model_param_is_a_dependency_and_exp_run_sets_it(built):
     assert pipeline["train"]["do"]["params"] == ["models.${key}"]
     assert pipeline["train_hub"]["do"]["params"] == ["hub_models.${key}"]
     ran = stages_run(dvc(project, "exp", "run", "-S", "models.bow_mean.hidden_units=4"))
-    assert ran == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", "leaderboard"}
+    # Both leaderboards read the models' blocks (which dataset each belongs to); that rerun takes seconds.
+    assert ran == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", *LEADERBOARDS}
     rows = list(csv.DictReader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
     assert {"models.bow_mean.hidden_units", "bow_mean.accuracy"} <= set(rows[0])  # params and metrics side by side
     assert [row["models.bow_mean.hidden_units"] for row in rows if row["Experiment"]] == ["4"]
@@ -204,7 +231,7 @@ def test_a_change_reruns_only_what_it_touches_and_the_report_shows_it(built):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["models"]["bow_mean"]["learning_rate"] = 0.01
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(dvc(project, "repro")) == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", "leaderboard"}
+    assert stages_run(dvc(project, "repro")) == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", *LEADERBOARDS}
 
     result = subprocess.run([str(BIN / "textclf"), "report", "--ref", "HEAD"], cwd=project, capture_output=True,
                             text=True, env=environment())
@@ -212,8 +239,9 @@ def test_a_change_reruns_only_what_it_touches_and_the_report_shows_it(built):
     report = (project / "report.md").read_text()
     assert "| params.yaml | models.bow_mean.learning_rate | 0.02   | 0.01" in report
     assert "metrics/models/bow_mean/evaluate.json" in report.split("<details>")[0]
-    assert "### Validation loss per epoch" in report and "](report/validation-loss-per-epoch.png)" in report
-    assert (project / "report/validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
+    assert "### IMDB sentiment: validation loss per epoch" in report
+    assert "](report/imdb-sentiment-validation-loss-per-epoch.png)" in report
+    assert (project / "report/imdb-sentiment-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
 
     # A new learning-curve point trains only its own cells.
     params["transfer"]["sizes"].append(16)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from textclf import predict
+from textclf import predict, tasks
 from textclf.errors import TextclfError
 
 
@@ -79,47 +79,155 @@ def test_stdin_and_unreadable_or_unknown_files(tmp_path):
         predict.read_inputs([], str(tmp_path / "reviews.pdf"), None)
 
 
+PARAMS = """\
+datasets:
+  imdb: {task: binary}
+  movie_genres: {task: multi_label}
+models:
+  bow_mean: {dataset: imdb}
+  ngram: {dataset: imdb}
+  genres_ngram: {dataset: movie_genres}
+hub_models:
+  hub_dnn: {dataset: imdb}
+"""
+
+
+def write_leaderboard(project, dataset, board):
+    (project / "metrics/leaderboards").mkdir(parents=True, exist_ok=True)
+    (project / f"metrics/leaderboards/{dataset}.json").write_text(json.dumps(board) if isinstance(board, dict) else board)
+
+
+def built_export(project, name):
+    export = project / "models" / name / "serving"
+    export.mkdir(parents=True)
+    (export / "saved_model.pb").write_bytes(b"")
+    return export
+
+
 def test_model_names_resolve_to_exports(tmp_path):
-    (tmp_path / "params.yaml").write_text("models:\n  bow_mean: {}\n  ngram: {}\nhub_models:\n  hub_dnn: {}\n")
-    with pytest.raises(TextclfError, match=r"unknown model 'cnn' \(known: bow_mean, ngram, hub_dnn, or best\)"):
+    (tmp_path / "params.yaml").write_text(PARAMS)
+    with pytest.raises(TextclfError, match=r"unknown model 'cnn' \(known: bow_mean, ngram, genres_ngram, hub_dnn, or best\)"):
         predict.model_path("cnn", tmp_path)
     with pytest.raises(TextclfError, match=r"'ngram' is not built yet: run `dvc repro export@ngram`"):
         predict.model_path("ngram", tmp_path)
     with pytest.raises(TextclfError, match=r"run `dvc repro export_hub@hub_dnn`"):
         predict.model_path("hub_dnn", tmp_path)
-    with pytest.raises(TextclfError, match="run `dvc repro leaderboard`"):
-        predict.model_path("best", tmp_path)
-    (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/leaderboard.json").write_text(json.dumps({"bow_mean": {"rank": 2, "accuracy": 0.88},
-                                                                   "ngram": {"rank": 1, "accuracy": 0.92}}))
-    assert predict.best_model(tmp_path) == "ngram"
-    export = tmp_path / "models/ngram/serving"
-    export.mkdir(parents=True)
-    (export / "saved_model.pb").write_bytes(b"")
-    assert predict.model_path("best", tmp_path) == ("ngram", export)
+    export = built_export(tmp_path, "ngram")
+    assert predict.model_path("ngram", tmp_path) == ("ngram", export)
     assert predict.model_path(str(export), tmp_path) == ("ngram", export)  # any export directory
+    assert predict.model_path(str(export), tmp_path, "movie_genres") == ("ngram", export)  # a path needs no dataset
 
 
-def test_output_formats():
-    text = predict.table([1, 3], ["Loved it.", "word " * 40], [0.98, 0.1], ["positive", "negative"])
-    lines = text.splitlines()
+def test_best_is_the_top_of_the_chosen_datasets_leaderboard(tmp_path):
+    (tmp_path / "params.yaml").write_text(PARAMS)
+    with pytest.raises(TextclfError, match=r"leaderboards/imdb.json not found: run `dvc repro leaderboard@imdb` "
+                                           r"to rank the models of imdb$"):
+        predict.model_path("best", tmp_path)  # the first dataset of params.yaml
+    with pytest.raises(TextclfError, match=r"run `dvc repro leaderboard@movie_genres`"):
+        predict.model_path("best", tmp_path, "movie_genres")
+    write_leaderboard(tmp_path, "imdb", {"bow_mean": {"rank": 2, "accuracy": 0.88}, "ngram": {"rank": 1, "accuracy": 0.92}})
+    write_leaderboard(tmp_path, "movie_genres", {"genres_ngram": {"rank": 1, "roc_auc_micro": 0.8}})
+    assert predict.best_model(tmp_path, "imdb") == "ngram"
+    assert predict.best_model(tmp_path, "movie_genres") == "genres_ngram"
+    with pytest.raises(TextclfError, match=r"'ngram' is not built yet"):
+        predict.model_path("best", tmp_path)
+    imdb_best, genres_best = built_export(tmp_path, "ngram"), built_export(tmp_path, "genres_ngram")
+    assert predict.model_path("best", tmp_path) == ("ngram", imdb_best)
+    assert predict.model_path("best", tmp_path, "imdb") == ("ngram", imdb_best)
+    assert predict.model_path("best", tmp_path, "movie_genres") == ("genres_ngram", genres_best)
+
+
+@pytest.mark.parametrize("content", ["models:\n  bow_mean: {dataset: imdb}\n", "datasets: {}\nmodels:\n  bow_mean: {}\n"])
+def test_best_without_datasets_asks_for_a_model(tmp_path, content):
+    (tmp_path / "params.yaml").write_text(content)
+    with pytest.raises(TextclfError, match=r"params.yaml: no 'datasets' block to pick the best model from; pass --model$"):
+        predict.model_path("best", tmp_path)
+
+
+BINARY = tasks.Binary(["negative", "positive"])
+RATINGS = tasks.MultiClass(["1", "2", "3", "4", "7", "8", "9", "10"])
+GENRES = tasks.MultiLabel(["Comedy", "Thriller", "Romance", "Action", "Horror"], threshold=0.5)
+
+
+def predictions(task, rows, top_k=3):
+    """What predict prints for [n, K] probability rows (float32, as the export returns them)."""
+    return [task.prediction(row, top_k) for row in np.asarray(rows, np.float32)]
+
+
+def test_binary_table_and_json_lines():
+    shown = predictions(BINARY, [[0.02, 0.98], [0.9, 0.1]])
+    lines = predict.table([1, 3], ["Loved it.", "word " * 40], shown, BINARY).splitlines()
+    assert lines[0].split() == ["#", "label", "P(positive)", "text"]
     assert lines[1].split() == ["1", "positive", "0.980", "Loved", "it."]
+    assert lines[2].split()[:3] == ["3", "negative", "0.100"]
     assert lines[2].endswith("…") and len(lines) == 3
-    records = [json.loads(line) for line in predict.json_lines([2], ["Sé"], [0.25], ["negative"], "ngram").splitlines()]
-    assert records == [{"input": 2, "model": "ngram", "label": "negative", "probability": 0.25, "text": "Sé"}]
+    records = [json.loads(line) for line in predict.json_lines([2], ["Sé"], shown[1:], "ngram").splitlines()]
+    assert records == [{"input": 2, "model": "ngram", "label": "negative", "probability": 0.1,
+                        "probabilities": {"negative": 0.9, "positive": 0.1}, "text": "Sé"}]
+
+
+def test_binary_label_follows_the_probability_of_the_second_class():
+    shown = predictions(BINARY, [[0.5, 0.5], [0.51, 0.49], [0.0, 1.0]])
+    assert [(p["label"], p["probability"]) for p in shown] == [("positive", 0.5), ("negative", 0.49), ("positive", 1.0)]
+
+
+def test_multi_class_table_and_json_lines_name_the_most_probable_class():
+    shown = predictions(RATINGS, [[0.05, 0.05, 0.05, 0.05, 0.1, 0.6, 0.05, 0.05]])
+    lines = predict.table([1], ["Pretty good."], shown, RATINGS).splitlines()
+    assert lines[0].split() == ["#", "label", "P", "text"]
+    assert lines[1].split() == ["1", "8", "0.600", "Pretty", "good."]
+    record = json.loads(predict.json_lines([1], ["Pretty good."], shown, "ratings_ngram"))
+    assert (record["label"], record["probability"]) == ("8", 0.6)
+    assert list(record["probabilities"]) == RATINGS.classes and record["probabilities"]["7"] == 0.1
+
+
+def test_multi_label_table_shows_the_top_k_and_marks_those_at_or_above_the_threshold():
+    shown = predictions(GENRES, [[0.9, 0.1, 0.5, 0.7, 0.2], [0.1, 0.2, 0.3, 0.05, 0.4]], top_k=2)
+    lines = predict.table([1, 2], ["A funny romance.", "Hard to say."], shown, GENRES).splitlines()
+    assert lines[0].split()[:3] == ["#", "label", "top"] and "(* at or above the threshold)" in lines[0]
+    # Every label at or above 0.5 (most probable first), then the top 2 only.
+    assert lines[1].split()[:4] == ["1", "Comedy,", "Action,", "Romance"]
+    assert "  Comedy 0.900*, Action 0.700*  " in lines[1] and "Romance 0.500" not in lines[1]
+    assert lines[2].split()[:2] == ["2", "-"]  # no label reaches the threshold
+    assert "  Horror 0.400, Romance 0.300  " in lines[2] and "*" not in lines[2]
+    assert len(lines) == 3 and lines[1].endswith("A funny romance.") and lines[2].endswith("Hard to say.")
+
+
+def test_multi_label_json_lines_hold_every_probability():
+    shown = predictions(GENRES, [[0.9, 0.1, 0.5, 0.7, 0.2]], top_k=2)
+    record = json.loads(predict.json_lines([4], ["A funny romance."], shown, "genres_ngram"))
+    assert record == {
+        "input": 4, "model": "genres_ngram", "labels": ["Comedy", "Action", "Romance"],
+        "top": [["Comedy", 0.9], ["Action", 0.7]], "threshold": 0.5,
+        "probabilities": {"Comedy": 0.9, "Thriller": 0.1, "Romance": 0.5, "Action": 0.7, "Horror": 0.2},
+        "text": "A funny romance.",
+    }
+
+
+def test_multi_label_top_k_beyond_the_labels_shows_them_all():
+    (shown,) = predictions(GENRES, [[0.9, 0.1, 0.5, 0.7, 0.2]], top_k=50)
+    assert [name for name, _ in shown["top"]] == ["Comedy", "Action", "Romance", "Horror", "Thriller"]
+
+
+def test_multi_label_stars_exactly_the_labels_of_the_label_column():
+    just_below = np.nextafter(np.float32(0.5), np.float32(0))
+    (shown,) = predictions(GENRES, [[just_below, 0.1, 0.2, 0.3, 0.4]], top_k=1)
+    labels, scores = GENRES.cells(shown)
+    assert (labels, scores) == ("-", "Comedy 0.500")
 
 
 def test_classify_keeps_order_across_batches():
     seen = []
 
-    def lengths(batch):  # a stand-in predictor: the "probability" is the text's length
+    def lengths(batch):  # a stand-in predictor: [n, 2] "probabilities", the text's length and its negative
         seen.append(len(batch))
-        return np.array([len(text) for text in batch], np.float32)
+        return np.array([[len(text), -len(text)] for text in batch], np.float32)
 
     texts = ["a" * n for n in range(1, 8)]
-    np.testing.assert_array_equal(predict.classify(lengths, texts, batch_size=3), np.arange(1, 8))
+    np.testing.assert_array_equal(predict.classify(lengths, texts, batch_size=3),
+                                  np.stack([np.arange(1, 8), -np.arange(1, 8)], axis=1))
     assert seen == [3, 3, 1]
-    assert predict.classify(lengths, [], batch_size=3).shape == (0,)
+    assert len(predict.classify(lengths, [], batch_size=3)) == 0
 
 
 @pytest.mark.parametrize("value, kind", [("null", "null"), ("3", "a number"), ("true", "a boolean"),
@@ -210,16 +318,23 @@ def test_a_broken_params_file_is_one_error(tmp_path, content, message):
     '<<<<<<< HEAD\n{"bow_mean": {"rank": 1}}\n=======\n{"bow_mean": {"rank": 2}}\n>>>>>>> main\n',
 ])
 def test_a_broken_leaderboard_is_one_error(tmp_path, content):
-    (tmp_path / "params.yaml").write_text("models:\n  bow_mean: {}\n")
-    (tmp_path / "metrics").mkdir()
-    (tmp_path / "metrics/leaderboard.json").write_text(content)
-    with pytest.raises(TextclfError, match=r"leaderboard.json is not (valid JSON|a leaderboard).*`dvc repro leaderboard`"):
-        predict.model_path("best", tmp_path)
+    (tmp_path / "params.yaml").write_text(PARAMS)
+    write_leaderboard(tmp_path, "movie_genres", content)
+    with pytest.raises(TextclfError, match=r"leaderboards/movie_genres.json is not (valid JSON|a leaderboard).*"
+                                           r"`dvc repro leaderboard@movie_genres`"):
+        predict.model_path("best", tmp_path, "movie_genres")
 
 
 def test_the_table_shows_control_characters_as_escapes():
     review = "Great \x1b]0;pwned\x07film \u202eevil\x9b31m"
-    line = predict.table([1], [review], [0.9], ["positive"]).splitlines()[1]
+    shown = predictions(BINARY, [[0.1, 0.9]])
+    line = predict.table([1], [review], shown, BINARY).splitlines()[1]
     assert line.endswith("Great \\x1b]0;pwned\\x07film \\u202eevil\\x9b31m")
-    record = predict.json_lines([1], [review], [0.9], ["positive"], "bow_mean")
+    record = predict.json_lines([1], [review], shown, "bow_mean")
     assert "\x1b" not in record and "\x9b" not in record and json.loads(record)["text"] == review
+
+
+def test_class_names_with_control_characters_are_escaped_in_the_table():
+    task = tasks.MultiLabel(["ok", "bad\x1b[2J"], threshold=0.5)
+    text = predict.table([1], ["review"], predictions(task, [[0.2, 0.9]]), task)
+    assert "\x1b" not in text and "bad\\x1b[2J" in text

@@ -1,4 +1,4 @@
-"""Property-based tests of `textclf predict`'s input readers and output formats.
+"""Property-based tests of `textclf predict`'s input readers, its predictions and its output formats.
 
 Whatever a file holds, reading it ends one of two ways: one input per record,
 each non-empty one kept with its text unchanged, or a TextclfError whose
@@ -10,11 +10,12 @@ import io
 import json
 import re
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from textclf import predict
+from textclf import predict, tasks
 from textclf.errors import TextclfError
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -123,14 +124,66 @@ def test_a_quote_never_closed_is_an_error_naming_its_line_not_a_merged_review(tm
     assert str(raised.value).endswith(f"reviews.csv: line {opened}: a quoted field opens here and is never closed")
 
 
+# Class names as users write them (any text, digits for star ratings), and every task kind.
+CLASS_NAMES = st.lists(st.text(min_size=1, max_size=8).filter(str.strip), min_size=2, max_size=6, unique=True)
+
+
+@st.composite
+def tasks_and_probabilities(draw, rows=st.integers(1, 4)):
+    """A task and [n, K] float32 probabilities of the shape its export returns."""
+    kind = draw(st.sampled_from(sorted(tasks.TASKS)))
+    names = draw(CLASS_NAMES)
+    if kind == "binary":
+        names = names[:2]
+    task = tasks.TASKS[kind](names, draw(st.floats(0.05, 0.95)))
+    count = draw(rows)
+    unit = st.floats(0.0, 1.0, width=32)
+    probabilities = np.array(draw(st.lists(st.lists(unit, min_size=len(names), max_size=len(names)),
+                                           min_size=count, max_size=count)), np.float32)
+    if kind == "binary":
+        probabilities[:, 0] = 1.0 - probabilities[:, 1]
+    return task, probabilities
+
+
 @SETTINGS
-@given(texts=st.lists(st.text(min_size=1), min_size=1, max_size=5))
-def test_outputs_hold_one_line_per_review_and_no_control_character(texts):
+@given(case=tasks_and_probabilities(), top_k=st.integers(1, 8))
+def test_every_prediction_holds_every_class_probability_and_a_consistent_decision(case, top_k):
+    task, probabilities = case
+    for row in probabilities:
+        prediction = task.prediction(row, top_k)
+        assert list(prediction["probabilities"]) == task.classes
+        assert all(0.0 <= value <= 1.0 for value in prediction["probabilities"].values())
+        if task.name == "multi_label":
+            chosen = {name for name, value in zip(task.classes, row) if value >= task.threshold}
+            assert set(prediction["labels"]) == chosen
+            top = [value for _, value in prediction["top"]]
+            assert len(top) == min(top_k, len(task.classes)) and top == sorted(top, reverse=True)
+            assert prediction["threshold"] == task.threshold
+        elif task.name == "binary":
+            assert prediction["label"] == task.classes[int(row[1] >= 0.5)]
+            assert prediction["probability"] == pytest.approx(float(row[1]), abs=1e-6)
+        else:
+            assert prediction["probability"] == pytest.approx(float(row.max()), abs=1e-6)
+            assert row[task.classes.index(prediction["label"])] == row.max()
+
+
+@SETTINGS
+@given(texts=st.lists(st.text(min_size=1), min_size=1, max_size=4), case=tasks_and_probabilities(rows=st.just(4)))
+def test_outputs_hold_one_line_per_review_and_no_control_character(texts, case):
+    task, probabilities = case
     numbers = list(range(1, len(texts) + 1))
-    probabilities, labels = [0.5] * len(texts), ["positive"] * len(texts)
-    table = predict.table(numbers, texts, probabilities, labels)
-    assert len(table.splitlines()) == len(texts) + 1
-    assert not UNSAFE.search(table)
-    records = predict.json_lines(numbers, texts, probabilities, labels, "bow_mean")
+    predictions = [task.prediction(row, 3) for row in probabilities[: len(texts)]]
+    table = predict.table(numbers, texts, predictions, task)
+    header, body = table.split("\n", 1)  # the header names a class in binary tasks: see the test below
+    assert len(body.splitlines()) == len(texts)
+    assert not UNSAFE.search(body)
+    records = predict.json_lines(numbers, texts, predictions, "bow_mean")
     assert not UNSAFE.search(records.replace("\n", ""))
     assert [json.loads(line)["text"] for line in records.splitlines()] == texts
+    assert [json.loads(line)["probabilities"] for line in records.splitlines()] == [p["probabilities"] for p in predictions]
+
+
+def test_the_table_header_shows_control_characters_of_class_names_as_escapes():
+    task = tasks.Binary(["negative", "pos\x1b]0;pwned\x07\ritive"])
+    table = predict.table([1], ["fine"], [task.prediction(np.array([0.1, 0.9], np.float32), 3)], task)
+    assert len(table.splitlines()) == 2 and not UNSAFE.search(table.replace("\n", ""))

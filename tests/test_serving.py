@@ -1,10 +1,10 @@
-"""End-to-end exports: raw strings in, the trained model's own probabilities out."""
+"""End-to-end exports: raw strings in, the trained model's own class probabilities out, the task saved beside them."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from textclf import metrics, models, serving, training, vectorizing
+from textclf import models, serving, tasks, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import seed_everything
 
@@ -12,43 +12,111 @@ from test_models import HPARAMS
 
 pytestmark = pytest.mark.slow
 
+BINARY = tasks.Binary(["negative", "positive"])
 TRAIN = ["great fun, great cast", "dull plot and dull cast", "a great film", "dull, dull, dull"] * 8
 LABELS = np.array([1, 0, 1, 0] * 8, dtype=np.int32)
 NEW = ["Great!", "so DULL", "unknown words only", "great " * 2000]
+
+GENRES = tasks.MultiLabel(["comedy", "horror", "romance"], threshold=0.35)
+GENRE_TRAIN = ["a funny laugh", "ghost and scream", "love and a kiss", "funny ghost laugh scream", "a kiss, a laugh, funny love",
+               "scream at the ghost"] * 6
+GENRE_LABELS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 0]] * 6, dtype=np.int32)
+GENRE_NEW = ["Funny!", "a GHOST", "love", "nothing known", "laugh " * 1000]
+
 SETTINGS = {
-    "sequence": {"kind": "sequence", "max_tokens": 50, "sequence_length": 16, "standardize": "lower_and_strip_punctuation"},
-    "ngrams": {"kind": "ngrams", "max_tokens": 100, "ngrams": 2, "standardize": "lower_and_strip_punctuation"},
+    "sequence": {"kind": "sequence", "dataset": "reviews", "max_tokens": 50, "sequence_length": 16,
+                 "standardize": "lower_and_strip_punctuation"},
+    "ngrams": {"kind": "ngrams", "dataset": "reviews", "max_tokens": 100, "ngrams": 2,
+               "standardize": "lower_and_strip_punctuation"},
 }
 
 
-def trained(architecture):
-    """A real model of ``architecture`` trained on TRAIN, with its vocabulary."""
+def trained(architecture, task=BINARY, texts=TRAIN, labels=LABELS):
+    """A real model of ``architecture`` trained on ``texts`` for ``task``: (model, feature settings, vocabulary, width)."""
     seed_everything(0)
     spec = models.model_spec(architecture)
-    settings = SETTINGS[spec.features]
-    vocabulary = vectorizing.fit_vocabulary(TRAIN, settings)
-    arrays = vectorizing.encode(vectorizing.make_vectorizer(settings, vocabulary), TRAIN, spec.features)
+    kind, settings = vectorizing.KINDS[spec.features], SETTINGS[spec.features]
+    vocabulary = kind.fit(settings, texts)
+    arrays = kind.encode(kind.vectorizer(settings, vocabulary), texts)
     width = vectorizing.vocabulary_size(vocabulary, spec.features)
-    model, _, _ = training.train_model(spec, HPARAMS[architecture] | {"seed": 0, "batch_size": 8, "epochs": 3,
-                                       "learning_rate": 0.05, "patience": 3}, width, (arrays, LABELS), (arrays, LABELS))
+    hparams = HPARAMS[architecture] | {"seed": 0, "batch_size": 8, "epochs": 3, "learning_rate": 0.05, "patience": 3}
+    model, _, _ = training.train_model(spec, hparams, width, (arrays, labels), (arrays, labels), task)
     return model, settings, vocabulary, width
 
 
-@pytest.mark.parametrize("architecture", ["bow_mean", "ngram"])
-def test_export_predicts_what_the_trained_model_predicts(architecture, tmp_path):
-    model, settings, vocabulary, width = trained(architecture)
-    kind = models.model_spec(architecture).features
-    serving.export(serving.end_to_end(model, kind, settings, vocabulary), tmp_path / "serving")
+def exported(architecture, task, texts, labels, path):
+    """Train, wrap and export; the model, its wrapper, its width and the loaded Predictor."""
+    model, settings, vocabulary, width = trained(architecture, task, texts, labels)
+    kind = vectorizing.KINDS[settings["kind"]]
+    wrapped = serving.EndToEndModel(model, kind, kind.vectorizer(settings, vocabulary), task)
+    serving.export(wrapped, path)
+    return model, wrapped, width, serving.Predictor(path)  # plain tf.saved_model.load underneath
 
-    predictor = serving.Predictor(tmp_path / "serving")  # plain tf.saved_model.load underneath
-    got = predictor(NEW)
-    arrays = vectorizing.encode(vectorizing.make_vectorizer(settings, vocabulary), NEW, kind)
-    expected = metrics.sigmoid(training.predict_logits(model, arrays, np.zeros(len(NEW), np.int32), width))
+
+CASES = {
+    "bow_mean-binary": ("bow_mean", BINARY, TRAIN, LABELS, NEW),
+    "ngram-binary": ("ngram", BINARY, TRAIN, LABELS, NEW),
+    "ngram-multi_label": ("ngram", GENRES, GENRE_TRAIN, GENRE_LABELS, GENRE_NEW),
+    "bow_mean-multi_label": ("bow_mean", GENRES, GENRE_TRAIN, GENRE_LABELS, GENRE_NEW),
+}
+
+
+@pytest.fixture(scope="module")
+def export_of(tmp_path_factory):
+    """Each case trained and exported once for the whole module: case -> (model, wrapper, width, Predictor, path)."""
+    made = {}
+
+    def get(case):
+        if case not in made:
+            path = tmp_path_factory.mktemp(case) / "serving"
+            made[case] = (*exported(*CASES[case][:4], path), path)
+        return made[case]
+
+    return get
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_export_predicts_what_the_trained_model_predicts(case, export_of):
+    _, task, _, _, new = CASES[case]
+    model, wrapped, width, predictor, _ = export_of(case)
+
+    assert (predictor.task.name, predictor.task.classes, predictor.task.threshold) == (task.name, task.classes, task.threshold)
+    assert type(predictor.task) is type(task)
+    got = predictor(new)
+    assert got.dtype == np.float32 and got.shape == (len(new), len(task.classes))
+    arrays = wrapped.kind.encode(wrapped.vectorizer, new)
+    expected = task.probabilities(training.predict_logits(model, arrays, np.zeros(len(new), np.int32), width))
     np.testing.assert_allclose(got, expected, atol=1e-5)
-    assert got.dtype == np.float32 and got.shape == (len(NEW),)
-    assert got[0] > 0.5 > got[1]  # it learnt the cue words
-    assert predictor([]).shape == (0,)
-    assert [serving.label_of(p) for p in (0.2, 0.5, 0.9)] == ["negative", "positive", "positive"]
+    assert predictor([]).shape == (0, len(task.classes))
+
+
+def test_a_binary_export_learnt_the_cue_words(export_of):
+    predictor = export_of("bow_mean-binary")[3]
+    got = predictor(NEW)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-6)  # negative and positive
+    assert got[0, 1] > 0.5 > got[1, 1]
+    assert [predictor.task.prediction(p, top_k=1)["label"] for p in got[:2]] == ["positive", "negative"]
+
+
+def test_a_multi_label_export_ranks_each_texts_own_label_first(export_of):
+    predictor = export_of("ngram-multi_label")[3]
+    got = predictor(GENRE_NEW[:3])
+    assert [predictor.task.prediction(p, top_k=1)["top"][0][0] for p in got] == ["comedy", "horror", "romance"]
+    assert predictor.task.threshold == 0.35 and predictor.task.uses_threshold
+
+
+def test_export_needs_no_textclf_to_load_and_returns_the_class_names(export_of):
+    loaded = tf.saved_model.load(str(export_of("ngram-multi_label")[4]))
+    result = loaded.signatures["serving_default"](texts=tf.constant(["funny", "ghost"]))
+    assert set(result) == {"probabilities", "labels"}
+    assert result["probabilities"].shape == (2, 3)
+    assert result["labels"].numpy().tolist() == [[b"comedy", b"horror", b"romance"]] * 2
+    assert loaded.task_name.numpy() == b"multi_label"
+
+    signature = tf.saved_model.load(str(export_of("bow_mean-binary")[4])).signatures["serving_default"]
+    result = signature(texts=tf.constant(["great"]))
+    assert result["probabilities"].shape == (1, 2)
+    assert result["labels"].numpy().tolist() == [[b"negative", b"positive"]]
 
 
 def test_loading_something_that_is_not_an_export_fails_clearly(tmp_path):
@@ -57,10 +125,3 @@ def test_loading_something_that_is_not_an_export_fails_clearly(tmp_path):
     (tmp_path / "saved_model.pb").write_bytes(b"not a protobuf")
     with pytest.raises(TextclfError, match="cannot load the exported model"):
         serving.Predictor(tmp_path)
-
-
-def test_export_needs_no_textclf_to_load(tmp_path):
-    model, settings, vocabulary, _ = trained("bow_mean")
-    serving.export(serving.end_to_end(model, "sequence", settings, vocabulary), tmp_path / "serving")
-    signature = tf.saved_model.load(str(tmp_path / "serving")).signatures["serving_default"]
-    assert signature(texts=tf.constant(["great"]))["probability"].shape == (1,)

@@ -6,7 +6,7 @@ from textclf import models, training
 from textclf.errors import TextclfError
 from textclf.tf_runtime import seed_everything
 
-from test_models import HPARAMS, WIDTH, separable_data
+from test_models import BINARY, HPARAMS, THREE_CLASSES, THREE_LABELS, WIDTH, as_features, multi_label_data, separable_data
 
 
 def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
@@ -21,7 +21,7 @@ def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
 
     live_dir = tmp_path / "live"
     _, rows, best_epoch = training.train_model(
-        models.model_spec("bow_mean"), hparams, WIDTH, ({"tokens": tokens}, labels), ({"tokens": tokens}, labels),
+        models.model_spec("bow_mean"), hparams, WIDTH, ({"tokens": tokens}, labels), ({"tokens": tokens}, labels), BINARY,
         callbacks=(training.live_logger(live_dir), Watcher()),
     )
     assert logged_before_the_end == [2, 3, 4]  # the header and every epoch so far, as each epoch ends
@@ -31,6 +31,53 @@ def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
     assert best_epoch == training.best_epoch_of(rows)
     assert json.loads((live_dir / "metrics.json").read_text())["eval"]["loss"] == rows[-1]["val_loss"]
     assert sorted(path.name for path in live_dir.iterdir()) == ["metrics.json", "plots"]  # no dvc.yaml, no report
+
+
+NGRAM = HPARAMS["ngram"] | {"seed": 0, "batch_size": 32, "epochs": 2, "learning_rate": 0.05, "patience": 2}
+
+
+def test_a_multi_class_model_gives_k_logits_and_its_tasks_report():
+    tokens, labels = separable_data(n=96, classes=3)
+    arrays = as_features("ngrams", tokens)
+    model, rows, _ = training.train_model(models.model_spec("ngram"), NGRAM, WIDTH, (arrays, labels), (arrays, labels),
+                                          THREE_CLASSES)
+    logits = training.predict_logits(model, arrays, labels, WIDTH)
+    assert logits.shape == (96, 3)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
+    report = training.evaluate(model, arrays, labels, WIDTH, THREE_CLASSES)
+    assert report == THREE_CLASSES.report(labels, logits)
+    assert report["accuracy"] > 0.9 and set(report["per_class"]) == {"a", "b", "c"}
+
+
+def test_a_multi_label_model_trains_on_multi_hot_targets():
+    tokens, hot = multi_label_data(n=96)
+    arrays = as_features("ngrams", tokens)
+    train_data = training.make_dataset(arrays, THREE_LABELS.training_labels(hot), 32, WIDTH)
+    _, batch_labels = next(iter(train_data))
+    assert batch_labels.shape == (32, 3) and batch_labels.dtype.name == "float32"
+    model, rows, _ = training.train_model(models.model_spec("ngram"), NGRAM, WIDTH, (arrays, hot), (arrays, hot),
+                                          THREE_LABELS)
+    assert 0 <= rows[-1]["accuracy"] <= 1  # per-label accuracy at logit 0
+    report = training.evaluate(model, arrays, hot, WIDTH, THREE_LABELS)
+    assert report["roc_auc_micro"] > 0.95 and set(report["per_label"]) == {"a", "b", "c"}
+
+
+def test_a_binary_model_has_one_logit_and_the_binary_report():
+    tokens, labels = separable_data(n=64)
+    arrays = as_features("ngrams", tokens)
+    model, _, _ = training.train_model(models.model_spec("ngram"), NGRAM, WIDTH, (arrays, labels), (arrays, labels), BINARY)
+    logits = training.predict_logits(model, arrays, labels, WIDTH)
+    assert logits.shape == (64, 1)
+    assert training.evaluate(model, arrays, labels, WIDTH, BINARY) == BINARY.report(labels, logits)
+    assert model.get_layer("nb_scale").ratios.numpy()[3] > 0  # primed: token 3 marks positives
+
+
+@pytest.mark.parametrize(("task", "loss"), [(BINARY, "BinaryCrossentropy"), (THREE_CLASSES, "SparseCategoricalCrossentropy"),
+                                            (THREE_LABELS, "BinaryCrossentropy")], ids=lambda value: getattr(value, "name", ""))
+def test_compile_uses_the_tasks_loss_on_logits(task, loss):
+    model = models.build_bow_mean(HPARAMS["bow_mean"], WIDTH, task.units)
+    training.compile_model(model, 0.01, task)
+    assert type(model.loss).__name__ == loss and model.loss.get_config()["from_logits"]
 
 
 def test_best_epoch_is_the_lowest_validation_loss_and_the_first_on_a_tie():

@@ -1,24 +1,45 @@
+"""Feature kinds: each one's fitting, encoding, row selection, training inputs and serving-time inputs."""
+
 import numpy as np
 import pytest
 
 from textclf import vectorizing
 from textclf.errors import TextclfError
+from textclf.tf_runtime import tf
 
+SEQUENCE, NGRAMS, TEXT = (vectorizing.KINDS[name] for name in ("sequence", "ngrams", "text"))
 TRAIN = ["Great movie, great cast!", "Dull plot.", "great fun"]
-WORDS = {"kind": "sequence", "max_tokens": 100, "sequence_length": 5, "standardize": "lower_and_strip_punctuation"}
-NGRAMS = {"kind": "ngrams", "max_tokens": 100, "ngrams": 2, "standardize": "lower_and_strip_punctuation"}
+WORDS = {"kind": "sequence", "dataset": "imdb", "max_tokens": 100, "sequence_length": 5,
+         "standardize": "lower_and_strip_punctuation"}
+BAGS = {"kind": "ngrams", "dataset": "imdb", "max_tokens": 100, "ngrams": 2, "standardize": "lower_and_strip_punctuation"}
+RAW = {"kind": "text", "dataset": "imdb"}
+
+
+def test_kinds_are_registered_by_name():
+    assert list(vectorizing.KINDS) == ["sequence", "ngrams", "text"]
+    assert [kind.fits_vocabulary for kind in (SEQUENCE, NGRAMS, TEXT)] == [True, True, False]
+    assert isinstance(SEQUENCE, vectorizing.SequenceKind) and isinstance(NGRAMS, vectorizing.NgramKind)
+    assert isinstance(TEXT, vectorizing.TextKind)
+
+
+# Fitting ----------------------------------------------------------------------
 
 
 def test_vocabulary_comes_from_the_given_texts_only():
-    vocabulary = vectorizing.fit_vocabulary(TRAIN, WORDS)
+    vocabulary = SEQUENCE.fit(WORDS, TRAIN)
     assert vocabulary[0] == "great"  # most frequent first
     assert "" not in vocabulary and "[UNK]" not in vocabulary
     assert set(vocabulary) == {"great", "movie", "cast", "dull", "plot", "fun"}
 
 
 def test_max_tokens_counts_the_reserved_ids():
-    vocabulary = vectorizing.fit_vocabulary(TRAIN, WORDS | {"max_tokens": 4})
-    assert vectorizing.vocabulary_size(vocabulary, "sequence") == 4
+    assert vectorizing.vocabulary_size(SEQUENCE.fit(WORDS | {"max_tokens": 4}, TRAIN), "sequence") == 4  # padding, OOV
+    assert vectorizing.vocabulary_size(NGRAMS.fit(BAGS | {"max_tokens": 4}, TRAIN), "ngrams") == 4  # OOV
+
+
+def test_fitting_on_no_text_is_an_error():
+    with pytest.raises(TextclfError, match="cannot fit a vocabulary on an empty train split"):
+        SEQUENCE.fit(WORDS, [])
 
 
 def test_vocabulary_file_keeps_tokens_with_odd_line_separators(tmp_path):
@@ -27,42 +48,149 @@ def test_vocabulary_file_keeps_tokens_with_odd_line_separators(tmp_path):
     assert vectorizing.load_vocabulary(tmp_path / "vocab.txt") == tokens
 
 
-def test_saved_vocabulary_encodes_identically(tmp_path):
-    vocabulary = vectorizing.fit_vocabulary(TRAIN, WORDS)
+def test_saved_vocabulary_loads_a_vectorizer_that_encodes_identically(tmp_path):
+    vocabulary = SEQUENCE.fit(WORDS, TRAIN)
     vectorizing.save_vocabulary(vocabulary, tmp_path / "vocab.txt")
-    reloaded = vectorizing.load_vocabulary(tmp_path / "vocab.txt")
-    assert reloaded == vocabulary
+    reloaded = vectorizing.load_vectorizer(tmp_path, SEQUENCE, WORDS)
+    assert reloaded.get_vocabulary()[2:] == vocabulary
     texts = ["great dull unknownword", ""]
-    first = vectorizing.encode(vectorizing.make_vectorizer(WORDS, vocabulary), texts, "sequence")["tokens"]
-    second = vectorizing.encode(vectorizing.make_vectorizer(WORDS, reloaded), texts, "sequence")["tokens"]
+    first = SEQUENCE.encode(SEQUENCE.vectorizer(WORDS, vocabulary), texts)["tokens"]
+    second = SEQUENCE.encode(reloaded, texts)["tokens"]
     np.testing.assert_array_equal(first, second)
     assert first.dtype == np.int32 and first.shape == (2, 5)
     assert list(first[0]) == [2, vocabulary.index("dull") + 2, 1, 0, 0]  # 1 = out of vocabulary, 0 = padding
     assert not first[1].any()
+    assert vectorizing.load_vectorizer(tmp_path, TEXT, RAW) is None  # raw text needs none
+    with pytest.raises(TextclfError, match="vocabulary not found: .*run `dvc repro vectorize`"):
+        vectorizing.load_vectorizer(tmp_path / "elsewhere", NGRAMS, BAGS)
 
 
-def test_encode_truncates_long_texts():
-    vocabulary = vectorizing.fit_vocabulary(TRAIN, WORDS)
-    encoded = vectorizing.encode(vectorizing.make_vectorizer(WORDS | {"sequence_length": 2}, vocabulary), ["great great great"], "sequence", batch_size=1)
-    assert encoded["tokens"].shape == (1, 2)
+# Encoding ---------------------------------------------------------------------
+
+
+def test_sequences_are_truncated_and_an_empty_split_keeps_its_width():
+    vectorizer = SEQUENCE.vectorizer(WORDS | {"sequence_length": 2}, SEQUENCE.fit(WORDS, TRAIN))
+    assert SEQUENCE.encode(vectorizer, ["great great great"], batch_size=1)["tokens"].shape == (1, 2)
+    empty = SEQUENCE.encode(vectorizer, [])["tokens"]
+    assert empty.shape == (0, 2) and empty.dtype == np.int32
 
 
 def test_ngram_bags_are_stored_as_csr():
-    vocabulary = vectorizing.fit_vocabulary(TRAIN, NGRAMS)
+    vocabulary = NGRAMS.fit(BAGS, TRAIN)
     assert "great movie" in vocabulary and "great" in vocabulary
     texts = ["great movie", "nothing known here", "great fun great fun"]
-    encoded = vectorizing.encode(vectorizing.make_vectorizer(NGRAMS, vocabulary), texts, "ngrams", batch_size=2)
+    encoded = NGRAMS.encode(NGRAMS.vectorizer(BAGS, vocabulary), texts, batch_size=2)
     indptr, indices = encoded["indptr"], encoded["indices"]
     assert list(indptr) == [0, 3, 4, 4 + 4]
     first_row = {vocabulary[i - 1] for i in indices[indptr[0] : indptr[1]]}
     assert first_row == {"great", "movie", "great movie"}
     assert list(indices[indptr[1] : indptr[2]]) == [0]  # only the out-of-vocabulary id
+    empty = NGRAMS.encode(NGRAMS.vectorizer(BAGS, vocabulary), [])
+    assert list(empty["indptr"]) == [0] and len(empty["indices"]) == 0
+
+
+def test_text_is_kept_as_it_is():
+    encoded = TEXT.encode(None, ["A review, as written.", ""])
+    assert encoded["texts"].dtype == object and list(encoded["texts"]) == ["A review, as written.", ""]
+
+
+# Rows and training inputs -----------------------------------------------------
+
+
+def test_take_selects_rows_of_every_kind():
+    csr = {"indptr": np.array([0, 2, 3, 6]), "indices": np.array([5, 7, 1, 2, 3, 4], np.int32)}
+    for taken in (vectorizing.take(csr, np.array([0, 2])), NGRAMS.take(csr, np.array([0, 2]))):
+        assert list(taken["indptr"]) == [0, 2, 5] and list(taken["indices"]) == [5, 7, 2, 3, 4]
+    assert list(NGRAMS.take(csr, np.array([], np.int64))["indptr"]) == [0]
+    dense = vectorizing.take({"tokens": np.arange(6).reshape(3, 2)}, np.array([2]))
+    assert dense["tokens"].tolist() == [[4, 5]]
+    texts = vectorizing.take({"texts": np.array(["a", "b", "c"], dtype=object)}, np.array([2, 0]))
+    assert list(texts["texts"]) == ["c", "a"]
+
+
+def test_kind_of_tells_a_splits_kind_from_its_arrays():
+    assert vectorizing.kind_of({"tokens": np.zeros((1, 2))}) is SEQUENCE
+    assert vectorizing.kind_of({"indptr": np.zeros(1), "indices": np.zeros(0)}) is NGRAMS
+    assert vectorizing.kind_of({"texts": np.array([], dtype=object)}) is TEXT
+
+
+def test_inputs_of_each_kind():
+    tokens = np.array([[2, 3, 0], [4, 0, 0]], np.int32)
+    assert SEQUENCE.inputs({"tokens": tokens}, 2, 10) is tokens
+    bags = NGRAMS.inputs({"indptr": np.array([0, 2, 3]), "indices": np.array([1, 4, 0], np.int32)}, 2, 5)
+    assert isinstance(bags, tf.SparseTensor) and bags.dense_shape.numpy().tolist() == [2, 5]
+    assert tf.sparse.to_dense(bags).numpy().tolist() == [[0, 1, 0, 0, 1], [1, 0, 0, 0, 0]]
+    texts = TEXT.inputs({"texts": np.array(["a b", "c"], dtype=object)}, 2, 0)
+    assert texts.dtype == tf.string and texts.numpy().tolist() == [b"a b", b"c"]
+
+
+def test_sequence_batches_are_cut_to_their_longest_text():
+    tokens = np.array([[5, 0, 0, 0], [5, 6, 0, 0], [5, 6, 7, 0], [5, 0, 0, 0]], np.int32)
+    dataset = tf.data.Dataset.from_tensor_slices((tokens, np.zeros(4, np.float32)))
+    widths = [batch.shape[1] for batch, _ in SEQUENCE.batch(dataset, 2, False, {"tokens": tokens})]
+    assert widths == [2, 3]
+    padding_only = vectorizing.cut_padding(tf.zeros((2, 4), tf.int32))
+    assert padding_only.shape == (2, 1)  # never zero columns
+
+
+# Serving-time inputs ----------------------------------------------------------
+
+
+def test_serving_inputs_match_what_training_read():
+    """Inside an exported model, each kind computes from strings what the model was trained on."""
+    texts = ["great movie", "dull dull plot great", "unknown"]
+    vocabulary = SEQUENCE.fit(WORDS | {"sequence_length": 8}, TRAIN)
+    vectorizer = SEQUENCE.vectorizer(WORDS | {"sequence_length": 8}, vocabulary)
+    served = SEQUENCE.serving_inputs(vectorizer, tf.constant(texts)).numpy()
+    stored = SEQUENCE.encode(vectorizer, texts)["tokens"]
+    assert served.shape == (3, 4)  # the longest text, not sequence_length
+    np.testing.assert_array_equal(served, stored[:, :4])
+
+    vocabulary = NGRAMS.fit(BAGS, TRAIN)
+    vectorizer = NGRAMS.vectorizer(BAGS, vocabulary)
+    served = tf.sparse.to_dense(NGRAMS.serving_inputs(vectorizer, tf.constant(texts))).numpy()
+    width = vectorizing.vocabulary_size(vocabulary, "ngrams")
+    stored = tf.sparse.to_dense(NGRAMS.inputs(NGRAMS.encode(vectorizer, texts), 3, width)).numpy()
+    np.testing.assert_array_equal(served, stored)
+
+    assert TEXT.serving_inputs(None, tf.constant(texts)).numpy().tolist() == [t.encode() for t in texts]
+
+
+# Params -----------------------------------------------------------------------
+
+
+def test_checked_features_gives_the_kind_and_the_block():
+    kind, settings = vectorizing.checked_features({"features": {"bags": BAGS}}, "bags")
+    assert kind is NGRAMS and settings == BAGS
+    assert vectorizing.checked_features({"features": {"raw": RAW}}, "raw")[0] is TEXT
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        ({}, "missing block 'features.x'"),
+        ({"x": "sequence"}, "missing block 'features.x'"),
+        ({"x": WORDS | {"kind": "chars"}}, "features.x.kind must be one of 'sequence', 'ngrams', 'text', got 'chars'"),
+        ({"x": {"dataset": "imdb"}}, "features.x.kind must be one of .*, got None"),
+        ({"x": {key: value for key, value in WORDS.items() if key != "dataset"}}, "missing key 'features.x.dataset'"),
+        ({"x": {"kind": "text"}}, "missing key 'features.x.dataset'"),
+        ({"x": RAW | {"max_tokens": 10}}, "unknown key 'features.x.max_tokens'"),
+        ({"x": BAGS | {"ngrams": 0}}, "features.x.ngrams must be a positive integer, got 0"),
+    ],
+)
+def test_checked_features_errors_name_the_key(features, message):
+    with pytest.raises(TextclfError, match=message):
+        vectorizing.checked_features({"features": features}, "x")
+
+
+# Stored splits ----------------------------------------------------------------
 
 
 def test_splits_round_trip_and_widths(tmp_path):
     vectorizing.save_split(tmp_path, "train", {"tokens": np.ones((2, 3), np.int32)}, np.array([0, 1]))
     arrays, labels = vectorizing.load_split(tmp_path, "train")
     assert set(arrays) == {"tokens"} and list(labels) == [0, 1]
+    assert vectorizing.stored_kind(tmp_path) is SEQUENCE
     vectorizing.save_vocabulary(["a", "b"], tmp_path / "vocab.txt")
     assert vectorizing.input_width(tmp_path, "sequence") == 4
     with pytest.raises(TextclfError, match="holds token sequences, but the model reads n-gram bags"):
@@ -71,9 +199,17 @@ def test_splits_round_trip_and_widths(tmp_path):
         vectorizing.load_split(tmp_path, "test")
 
 
-def test_feature_kind_is_checked():
-    with pytest.raises(TextclfError, match="features.x.kind must be one of"):
-        vectorizing.feature_schema({"kind": "chars"}, "x")
+def test_multi_label_labels_round_trip(tmp_path):
+    csr = {"indptr": np.array([0, 1, 3]), "indices": np.array([2, 0, 1], np.int32)}
+    hot = np.array([[1, 0, 1], [0, 1, 0]])
+    vectorizing.save_split(tmp_path, "train", csr, hot)
+    arrays, labels = vectorizing.load_split(tmp_path, "train")
+    assert labels.dtype == np.int32 and labels.tolist() == hot.tolist()
+    assert list(arrays["indptr"]) == [0, 1, 3]
+    vectorizing.save_vocabulary(["a", "b"], tmp_path / "vocab.txt")
+    assert vectorizing.input_width(tmp_path, "ngrams") == 3
+    with pytest.raises(TextclfError, match="holds n-gram bags, but the model reads raw text"):
+        vectorizing.input_width(tmp_path, "text")
 
 
 def test_text_features_round_trip_through_parquet(tmp_path):
@@ -84,11 +220,3 @@ def test_text_features_round_trip_through_parquet(tmp_path):
     assert vectorizing.input_width(tmp_path, "text") == 0
     with pytest.raises(TextclfError, match="holds raw text, but the model reads token sequences"):
         vectorizing.input_width(tmp_path, "sequence")
-
-
-def test_take_selects_rows_of_every_kind():
-    csr = {"indptr": np.array([0, 2, 3, 6]), "indices": np.array([5, 7, 1, 2, 3, 4], np.int32)}
-    taken = vectorizing.take(csr, np.array([0, 2]))
-    assert list(taken["indptr"]) == [0, 2, 5] and list(taken["indices"]) == [5, 7, 2, 3, 4]
-    dense = vectorizing.take({"tokens": np.arange(6).reshape(3, 2)}, np.array([2]))
-    assert dense["tokens"].tolist() == [[4, 5]]

@@ -184,9 +184,21 @@ def _labelled_rows(rows: datasets.Rows, task: Task, settings: dict) -> dict[str,
     return {split: table[splits.to_numpy() == split].reset_index(drop=True) for split in LABELLED_SPLITS}
 
 
+def fetched_file(path: Path) -> Path:
+    """``path`` itself, or the one file fetch wrote into the directory ``path``."""
+    if not path.exists():
+        raise TextclfError(f"{path} not found (run `dvc repro fetch@{path.name}`, or fix the dataset's path)")
+    if path.is_file():
+        return path
+    files = sorted(item for item in path.iterdir() if item.is_file() and not item.name.startswith("."))
+    if len(files) != 1:
+        raise TextclfError(f"{path} holds {len(files)} files; the dataset's path must name one file or a folder with one")
+    return files[0]
+
+
 def _movies_metadata(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """The movie-genre tutorial's data: overviews tagged with any of the listed genres."""
-    rows = datasets.read_movies_metadata(Path(settings["path"]) / "movies_metadata.csv", task.classes)
+    rows = datasets.read_movies_metadata(fetched_file(Path(settings["path"])), task.classes)
     return _labelled_rows(rows, task, settings), rows.dropped
 
 

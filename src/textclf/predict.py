@@ -231,6 +231,13 @@ def default_dataset(project: Path) -> str:
     return str(next(iter(datasets)))
 
 
+def known_dataset(project: Path, dataset: str) -> str:
+    datasets = read_params(project / "params.yaml").get("datasets") or {}
+    if dataset not in datasets:
+        raise TextclfError(f"unknown dataset '{dataset}' (known: {', '.join(map(str, datasets))})")
+    return dataset
+
+
 def best_model(project: Path, dataset: str) -> str:
     """The model ranked first on ``dataset`` by the leaderboard stage, which owns the ranking (and its ties)."""
     path = project / "metrics" / "leaderboards" / f"{dataset}.json"
@@ -255,7 +262,7 @@ def model_path(name: str, project: Path, dataset: str | None = None) -> tuple[st
         path = Path(name).resolve()
         return (path.parent.name if path.name == "serving" else path.name), Path(name)
     if name == "best":
-        name = best_model(project, dataset or default_dataset(project))
+        name = best_model(project, known_dataset(project, dataset) if dataset else default_dataset(project))
     stages = export_stages(project)
     if name not in stages:
         raise TextclfError(f"unknown model '{name}' (known: {', '.join(stages)}, or best)")
@@ -279,14 +286,16 @@ def classify(predictor, texts: list[str], batch_size: int, progress: str | None 
 
 def table(numbers: list[int], texts: list[str], predictions: list[dict], task, width: int = 60) -> str:
     """One line per text, for people: whitespace runs shown as one space, control characters as escapes."""
-    rows = [task.cells(prediction) for prediction in predictions]
+    # Class names come from the export, which may hold anything: shown escaped, like the texts.
+    rows = [tuple(map(visible, task.cells(prediction))) for prediction in predictions]
+    heading = visible(task.score_heading)
     label_width = max([len("label"), *(len(label) for label, _ in rows)])
-    score_width = max([len(task.score_heading), *(len(score) for _, score in rows)])
-    lines = [f"{'#':>5}  {'label':<{label_width}}  {task.score_heading:>{score_width}}  text"]
+    score_width = max([len(heading), *(len(score) for _, score in rows)])
+    lines = [f"{'#':>5}  {'label':<{label_width}}  {heading:>{score_width}}  text"]
     for number, text, (label, score) in zip(numbers, texts, rows):
         flat = " ".join(text.split())
         preview = visible(flat if len(flat) <= width else flat[: width - 1] + "…")
-        lines.append(f"{number:>5}  {visible(label):<{label_width}}  {visible(score):>{score_width}}  {preview}")
+        lines.append(f"{number:>5}  {label:<{label_width}}  {score:>{score_width}}  {preview}")
     return "\n".join(lines) + "\n"
 
 

@@ -270,7 +270,8 @@ class MultiLabel(Task):
                 "threshold": self.threshold, "probabilities": self._every(probabilities)}
 
     def cells(self, prediction: dict) -> tuple[str, str]:
-        shown = ", ".join(f"{name} {value:.3f}{'*' if value >= self.threshold else ''}" for name, value in prediction["top"])
+        chosen = set(prediction["labels"])  # the star follows the decision, not the rounded figure
+        shown = ", ".join(f"{name} {value:.3f}{'*' if name in chosen else ''}" for name, value in prediction["top"])
         return ", ".join(prediction["labels"]) or "-", shown
 
     def report(self, labels: np.ndarray, logits: np.ndarray) -> dict:
@@ -339,4 +340,7 @@ def task_of(params: dict, dataset: str) -> Task:
         complaint = TASK_KEYS[key](block[key])
         if complaint:
             raise TextclfError(f"params.yaml: datasets.{dataset}.{key} {complaint}, got {block[key]!r}")
-    return task(block["classes"], block.get("threshold", 0.5))
+    try:
+        return task(block["classes"], block.get("threshold", 0.5))
+    except TextclfError as error:  # the task's own check of its classes: say where they are set
+        raise TextclfError(f"params.yaml: datasets.{dataset}.classes: {error}") from None

@@ -333,7 +333,7 @@ TABLE_ERRORS = {
         "data.jsonl",
         '{"text": "a", "label": 1}\n{"text": "b", label: 2}\n',
         {},
-        "line 2: not JSON (Expecting property name enclosed in double quotes)",
+        "line 2 is not JSON (Expecting property name enclosed in double quotes)",
     ),
     "not an object": ("data.jsonl", '["a", 1]\n', {}, "line 1: a list, not a JSON object"),
     "unclosed quote": (

@@ -20,7 +20,6 @@ import ast
 import codecs
 import csv
 import io
-import json
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -31,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from textclf import jsonl
 from textclf.errors import TextclfError
 
 SPLITS = ("train", "validation", "test")
@@ -166,14 +166,7 @@ def _kind(value: object) -> str:
 
 
 def _json_object(line: str, number: int, path: Path) -> dict:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise TextclfError(f"{path}: line {number}: not JSON ({error.msg})") from None
-    except ValueError as error:  # an integer beyond Python's digit limit; its advice is for programmers
-        raise TextclfError(f"{path}: line {number}: not usable JSON ({str(error).split(';')[0]})") from None
-    except RecursionError:
-        raise TextclfError(f"{path}: line {number}: JSON nested too deeply to read") from None
+    record = jsonl.parse_line(line, number, str(path))
     if not isinstance(record, dict):
         raise TextclfError(f"{path}: line {number}: {_kind(record)}, not a JSON object")
     return record

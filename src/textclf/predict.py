@@ -17,6 +17,7 @@ from typing import BinaryIO, Iterable
 
 import numpy as np
 
+from textclf import jsonl
 from textclf.errors import TextclfError
 from textclf.params import read_params
 from textclf.terminal import json_safe, visible
@@ -138,14 +139,7 @@ def _jsonl_values(text: str, column: str | None, source: str) -> list[str]:
         if not line.strip():
             values.append("")
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise TextclfError(f"{source}: line {number} is not JSON ({error.msg})") from None
-        except ValueError as error:  # an integer beyond Python's digit limit; its advice is for programmers
-            raise TextclfError(f"{source}: line {number} is not usable JSON ({str(error).split(';')[0]})") from None
-        except RecursionError:
-            raise TextclfError(f"{source}: line {number} is JSON nested too deeply to read") from None
+        record = jsonl.parse_line(line, number, source)
         if not isinstance(record, dict):
             raise TextclfError(f"{source}: line {number} is {_json_type(record)}, not a JSON object with a '{name}' field")
         if name not in record:

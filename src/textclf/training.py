@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from textclf import vectorizing
 from textclf.errors import TextclfError
 from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf
@@ -28,43 +29,13 @@ def make_dataset(
     shuffle_seed: int | None = None,
     bucket_by_length: bool = False,
 ):
-    """A batched tf.data pipeline over token sequences or sparse n-gram bags.
-
-    Sequence batches are cut to their longest review, so padding costs nothing;
-    bucketing also groups reviews of similar length, which is what makes
-    recurrent models affordable on a CPU.
-    """
-    if "texts" in arrays:
-        inputs = tf.constant(arrays["texts"].tolist(), dtype=tf.string)
-    elif "tokens" in arrays:
-        inputs = arrays["tokens"]
-    else:
-        rows = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(arrays["indptr"]))
-        indices = np.stack([rows, arrays["indices"].astype(np.int64)], axis=1)
-        inputs = tf.SparseTensor(indices, tf.ones(len(rows), tf.float32), (len(labels), width))
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, labels))
+    """A batched tf.data pipeline over one split's features, batched as their kind needs."""
+    kind = vectorizing.kind_of(arrays)
+    dataset = tf.data.Dataset.from_tensor_slices((kind.inputs(arrays, len(labels), width), labels))
     if shuffle_seed is not None:
         # A full-size buffer is a true shuffle; the seed fixes every epoch's order.
         dataset = dataset.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
-    if "tokens" not in arrays:  # raw texts and n-gram bags: nothing to cut
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    if bucket_by_length:
-        length = arrays["tokens"].shape[1]
-        boundaries = [bound for bound in (32, 64, 96, 128, 192, 256, 384, 512, 768) if bound < length]
-        dataset = dataset.bucket_by_sequence_length(
-            lambda tokens, _: tf.math.count_nonzero(tokens, dtype=tf.int32),
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            no_padding=True,
-        )
-    else:
-        dataset = dataset.batch(batch_size)
-    return dataset.map(_cut_padding, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
-
-
-def _cut_padding(tokens, labels):
-    longest = tf.reduce_max(tf.math.count_nonzero(tokens, axis=1, dtype=tf.int32))
-    return tokens[:, : tf.maximum(longest, 1)], labels
+    return kind.batch(dataset, batch_size, bucket_by_length, arrays)
 
 
 def compile_model(model: keras.Model, learning_rate: float, task: Task) -> None:

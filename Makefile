@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	dvc repro
 
+# One worker per core, one test file per worker (a file's tests share its fixtures).
 test: install
-	python -m pytest
+	python -m pytest -n auto --dist loadfile
 
 # The pipeline on a slice of the real archive, in a throwaway clone (what CI runs after the tests).
 smoke: install

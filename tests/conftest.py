@@ -24,6 +24,11 @@ NEUTRAL = "the movie film plot actor scene story camera music ending it was and 
 SPLIT_DIRS = [("train", "pos"), ("train", "neg"), ("test", "pos"), ("test", "neg"), ("train", "unsup")]
 
 
+def pytest_collection_modifyitems(items):
+    # The real-pipeline module takes the longest by far: first, so that with `-n` (make test) the others run beside it.
+    items.sort(key=lambda item: item.path.name != "test_pipeline.py")
+
+
 def review_text(label: str, rng: random.Random) -> str:
     words = [rng.choice(NEUTRAL) for _ in range(rng.randint(12, 30))]
     cue_words = {"pos": POSITIVE, "neg": NEGATIVE}.get(label, POSITIVE + NEGATIVE)

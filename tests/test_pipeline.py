@@ -1,8 +1,11 @@
 """The real `dvc repro` in a temporary git repository, on a tiny archive and a tiny movies file.
 
 One project is built once per module, with two datasets: IMDB sentiment
-(binary) and movie genres (multi-label); the star-rating dataset is left out to
-keep the suite fast (its stages are tested in test_stages.py). The tests that
+(binary: its models, pretraining and the transfer grid) and movie genres
+(multi-label: the n-gram model). The star-rating dataset and the genre hub
+models are left out to keep the suite fast: their stages are the same stage
+scripts, run one by one in test_stages.py, and test_dvc_yaml.py checks their
+wiring. The tests that
 follow use the project the way a person would (predict, rerun, push and pull,
 experiments, reports). Those that change it come last.
 """
@@ -29,7 +32,7 @@ pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 MODELS = ["bow_mean", "bilstm", "ngram"]  # bilstm_stacked is bilstm with two layers: tested in test_models.py
-GENRE_MODELS = {"genres_ngram": "train", "genres_hub_dnn": "train_hub"}  # model -> its train stage
+GENRE_STAGES = {"vectorize@genres_ngrams_1to2", "train@genres_ngram", "evaluate@genres_ngram", "export@genres_ngram"}
 LEADERBOARDS = {"leaderboard@imdb", "leaderboard@movie_genres"}
 SETUPS = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned", "bow_mean"]
 
@@ -64,9 +67,10 @@ def built(tmp_path_factory):
     project = make_project(root / "project", archive)
     params = yaml.safe_load((project / "params.yaml").read_text())
     del params["datasets"]["imdb_ratings"]
+    genre_blocks = {"genres_ngrams_1to2", "genres_ngram"}  # the multi-label dataset's n-gram features and model
     for block in ("features", "models", "hub_models"):
         params[block] = {name: item for name, item in params[block].items()
-                         if item["dataset"] != "imdb_ratings" and name not in ("bilstm_stacked", "genres_hub_dnn_random")}
+                         if (item["dataset"] == "imdb" and name != "bilstm_stacked") or name in genre_blocks}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git(project, "init", "-q")
     dvc(project, "init", "-q")
@@ -81,14 +85,11 @@ def built(tmp_path_factory):
 
 def test_first_repro_runs_every_stage_once(built, tmp_path):
     project, first = built
-    genre_stages = {f"{train.replace('train', stage)}@{m}" for m, train in GENRE_MODELS.items()
-                    for stage in ("train", "evaluate", "export")}
     assert stages_run(first) == {
-        "fetch@imdb", "fetch@movies_metadata", "prepare@imdb", "prepare@movie_genres",
+        "fetch@imdb", "fetch@movies_metadata", "prepare@imdb", "prepare@movie_genres", *GENRE_STAGES,
         "vectorize@words_20k", "vectorize@words_1k", "vectorize@raw_text", "vectorize@ngrams_1to3",
-        "vectorize@genres_ngrams_1to2", "vectorize@genres_raw_text",
         "pretrain", "train_hub@hub_dnn", "evaluate_hub@hub_dnn", "export_hub@hub_dnn", *LEADERBOARDS, "transfer-analysis",
-        *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")), *genre_stages,
+        *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")),
         *(f"transfer@{setup}-64" for setup in SETUPS),
     }
     shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
@@ -103,7 +104,7 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
     assert board["bow_mean"]["accuracy"] > 0.8 and board["ngram"]["accuracy"] > 0.8
     assert (project / "metrics/leaderboards/imdb.md").read_text().count("\n") == len(board) + 2
     genres = json.loads((project / "metrics/leaderboards/movie_genres.json").read_text())
-    assert set(genres) == set(GENRE_MODELS) and genres["genres_ngram"]["roc_auc_micro"] > 0.8
+    assert set(genres) == {"genres_ngram"} and genres["genres_ngram"]["roc_auc_micro"] > 0.8
     report = json.loads((project / "metrics/data/movie_genres.json").read_text())
     assert report["dropped"] == {"shifted_columns": 1, "duplicate_id": 1, "placeholder_overview": 1}
 
@@ -134,7 +135,7 @@ def test_every_export_predicts_and_the_console_script_picks_the_best(built, caps
                             env=environment())
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
-    assert record["model"] in GENRE_MODELS and len(record["top"]) == 2 and len(record["probabilities"]) == 9
+    assert record["model"] == "genres_ngram" and len(record["top"]) == 2 and len(record["probabilities"]) == 9
 
 
 def holds_timings(path: str) -> bool:
@@ -156,14 +157,14 @@ def kind(stage: str) -> str:
 def test_forced_rerun_reproduces_every_byte(built):
     """Same params, same machine: every output's hash (models included) and every metric stay the same.
 
-    Forced: the genre leaderboard and all it depends on (both sources, pretraining, the n-gram and hub models), the
-    hub model's export, the BiLSTM and a transfer cell, which is every kind of stage but the transfer analysis. The real-data determinism
-    check (benchmarks/determinism_check.py) forces every stage of the real pipeline."""
+    Forced: the evaluation and export of the hub model and of the BiLSTM and a transfer cell, with all they depend on
+    (fetch, prepare, pretraining, vectorizing, training): every kind of stage but the leaderboard and the transfer
+    analysis, which only read metrics. The real-data determinism check (benchmarks/determinism_check.py) forces every stage of the real pipeline."""
     project, first = built
-    ran = stages_run(dvc(project, "repro", "--force", "leaderboard@movie_genres", "export_hub@genres_hub_dnn",
+    ran = stages_run(dvc(project, "repro", "--force", "evaluate_hub@hub_dnn", "export_hub@hub_dnn", "evaluate@bilstm",
                          "export@bilstm", "transfer@pretrained_finetuned-64"))
-    assert {"fetch@imdb", "fetch@movies_metadata", "pretrain", "train@bilstm", "train_hub@genres_hub_dnn"} <= ran
-    assert {kind(stage) for stage in ran} == {kind(stage) for stage in stages_run(first)} - {"transfer-analysis"}
+    assert {"fetch@imdb", "pretrain", "train@bilstm", "train_hub@hub_dnn"} <= ran
+    assert {kind(stage) for stage in ran} == {kind(stage) for stage in stages_run(first)} - {"leaderboard", "transfer-analysis"}
     changed = {line[3:] for line in git(project, "status", "--porcelain").splitlines()}
     assert {path for path in changed if not holds_timings(path)} == {"dvc.lock"}
     committed = yaml.safe_load(git(project, "show", "HEAD:dvc.lock"))
@@ -180,8 +181,8 @@ def test_restyling_a_chart_redraws_it_and_retrains_nothing(built):
         stale = set(json.loads(dvc(project, "status", "--json")))
     finally:
         plots_module.write_text(original)
-    assert stale == {*(f"evaluate@{m}" for m in MODELS), "evaluate_hub@hub_dnn", "evaluate@genres_ngram",
-                     "evaluate_hub@genres_hub_dnn", *LEADERBOARDS, "transfer-analysis"}
+    assert stale == {*(f"evaluate@{m}" for m in MODELS), "evaluate_hub@hub_dnn", "evaluate@genres_ngram", *LEADERBOARDS,
+                     "transfer-analysis"}
 
 
 def test_push_then_pull_in_a_fresh_clone_restores_everything(built, tmp_path):

@@ -17,9 +17,9 @@ def main() -> None:
     dataset = parser.parse_args().dataset
     params = p.read_params()
     task = tasks.task_of(params, dataset)
-    names = models.model_names(params, dataset)
+    names = models.ranked_model_names(params, dataset)
     if not names:
-        raise TextclfError(f"params.yaml: no model under 'models' or 'hub_models' has dataset: {dataset}")
+        raise TextclfError(f"params.yaml: no model under 'models', 'hub_models' or 'ensembles' has dataset: {dataset}")
     rows = leaderboard.build(names, Path("metrics/models"), Path("metrics/timings"), task)
     outputs = [Path(f"metrics/leaderboards/{dataset}.json"), Path(f"metrics/leaderboards/{dataset}.md"),
                Path(f"plots/leaderboards/{dataset}.csv"), Path(f"plots/leaderboards/{dataset}.png")]

@@ -6,7 +6,6 @@ and test texts never shape the embeddings.
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from textclf import hub_modules
@@ -26,7 +25,6 @@ SCHEMA = {
     "subsample": p.positive_float,
     "negatives": p.positive_int,
     "epochs": p.positive_int,
-    "batch_size": p.positive_int,
     "learning_rate": p.positive_float,
     "oov_buckets": p.positive_int,
     "seed": p.non_negative_int,
@@ -44,15 +42,11 @@ def main() -> None:
         texts += pd.read_parquet(path, columns=["text"])["text"].tolist()
 
     seed_everything(settings["seed"])
-    vocabulary, counts = hub_modules.fit_vocabulary(texts, settings["vocab_size"], settings["min_count"])
-    documents = hub_modules.encode_corpus(texts, vocabulary)
-    rng = np.random.default_rng(settings["seed"])
-    targets, contexts = hub_modules.skipgram_pairs(documents, counts, settings["window"], settings["subsample"], rng)
-    print(f"pretrain: {len(texts):,} texts, {len(vocabulary):,} words, {len(targets):,} skip-gram pairs")
-    vectors, losses = hub_modules.train_skipgram(
-        targets, contexts, counts, settings["dim"], settings["epochs"], settings["batch_size"],
-        settings["negatives"], settings["learning_rate"], settings["seed"],
+    vocabulary, counts, vectors = hub_modules.train_word2vec(
+        texts, settings["vocab_size"], settings["min_count"], settings["dim"], settings["window"], settings["subsample"],
+        settings["negatives"], settings["epochs"], settings["learning_rate"], settings["seed"],
     )
+    print(f"pretrain: {len(texts):,} texts, {len(vocabulary):,} words, {int(counts.sum()):,} word occurrences")
     vectors = hub_modules.centred(vectors)
     neighbours = hub_modules.nearest_neighbours(vocabulary, vectors, settings["neighbours"], k=8)
     random_vectors = hub_modules.random_twin(vectors, settings["seed"] + 1)
@@ -62,8 +56,7 @@ def main() -> None:
         hub_modules.export_module(pretrained_tmp, vocabulary, vectors, settings["oov_buckets"])
         hub_modules.export_module(random_tmp, vocabulary, random_vectors, settings["oov_buckets"])
         write_json(report_tmp, {
-            "texts": len(texts), "vocabulary": len(vocabulary), "pairs": len(targets),
-            "loss_per_epoch": [round(loss, 6) for loss in losses],
+            "texts": len(texts), "vocabulary": len(vocabulary), "words": int(counts.sum()),
             "neighbours": {word: [n["word"] for n in found] for word, found in neighbours.items()},
         })
         neighbours_tmp.write_text(hub_modules.neighbours_markdown(neighbours, random_neighbours), encoding="utf-8")

@@ -30,6 +30,7 @@ def main() -> None:
         model, rows, best_epoch = training.train_model(
             spec, hparams, width, vectorizing.load_split(feature_dir, "train"),
             vectorizing.load_split(feature_dir, "validation"), task, callbacks=(training.live_logger(live_dir),),
+            vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features),
         )
         seconds = time.perf_counter() - started
         with staged_outputs(f"models/{name}/model.keras", f"metrics/timings/{name}.json") as (model_tmp, timing_tmp):

@@ -196,3 +196,20 @@ def test_every_per_model_plot_file_is_one_evaluate_writes_for_the_task_of_its_mo
             if source.startswith("plots/models/") and parts[3] not in written[datasets_of[parts[2]]]:
                 wrong.append(f"{title}: {source}")
     assert not wrong, f"dvc.yaml plots draw files evaluate does not write for the model's task: {wrong}"
+
+
+def test_each_ensemble_is_a_stage_whose_deps_are_exactly_its_members_exports():
+    """DVC cannot put a list into deps, so each ensemble's stage lists its members by hand: they must agree."""
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    for name, block in (params.get("ensembles") or {}).items():
+        assert name in stages, f"params.yaml has ensemble '{name}' but dvc.yaml has no stage '{name}'"
+        stage = stages[name]
+        assert stage["cmd"] == f"python stages/ensemble.py {name}"
+        exports = sorted(dep for dep in stage["deps"] if dep.startswith("models/"))
+        assert exports == sorted(f"models/{member}/serving" for member in block["members"]), (
+            f"dvc.yaml stage '{name}' depends on {exports}, its members in params.yaml are {block['members']}")
+        assert f"data/prepared/{block['dataset']}" in stage["deps"]
+        assert {f"ensembles.{name}", f"datasets.{block['dataset']}"} <= set(stage["params"])
+        assert {f"models/{name}/serving", f"metrics/models/{name}/evaluate.json"} <= {
+            next(iter(out)) if isinstance(out, dict) else out for out in stage["outs"]}

@@ -14,39 +14,40 @@ TEXTS = ["Great movie, great cast!<br />Loved it.", "Awful, boring movie.", "gre
 @pytest.fixture(scope="module")
 def trained():
     seed_everything(0)
-    vocabulary, counts = hub_modules.fit_vocabulary(TEXTS, size=50, min_count=1)
-    documents = hub_modules.encode_corpus(TEXTS, vocabulary)
-    targets, contexts = hub_modules.skipgram_pairs(documents, counts, 2, 1e-2, np.random.default_rng(0))
-    vectors, losses = hub_modules.train_skipgram(targets, contexts, counts, 8, 3, 32, 3, 0.05, 0)
-    return vocabulary, counts, vectors, losses
+    return train(TEXTS * 5)
+
+
+def train(texts, min_count=1):
+    return hub_modules.train_word2vec(texts, vocab_size=50, min_count=min_count, dim=8, window=2, subsample=1e-2,
+                                      negatives=3, epochs=20, learning_rate=0.025, seed=0)
 
 
 @pytest.fixture(scope="module")
 def module_path(trained, tmp_path_factory):
-    vocabulary, _, vectors, _ = trained
+    vocabulary, _, vectors = trained
     path = tmp_path_factory.mktemp("hub") / "module"
     hub_modules.export_module(path, vocabulary, hub_modules.centred(vectors), oov_buckets=4)
     return str(path)
 
 
 def test_vocabulary_is_ordered_by_frequency_then_word(trained):
-    vocabulary, counts, _, _ = trained
-    assert vocabulary[0] == "great" and counts[0] == 40
+    vocabulary, counts, _ = trained
+    assert vocabulary[0] == "great" and counts[0] == 200
     assert list(counts) == sorted(counts, reverse=True)
     assert "br" not in vocabulary and "movie," not in vocabulary  # HTML breaks and punctuation are gone
     with pytest.raises(TextclfError, match="no word occurs 1000 times"):
-        hub_modules.fit_vocabulary(TEXTS, size=10, min_count=1000)
+        train(TEXTS, min_count=1000)
 
 
-def test_skipgram_pairs_stay_inside_a_text():
-    documents = [np.array([0, 1, 2]), np.array([3, 4])]
-    targets, contexts = hub_modules.skipgram_pairs(documents, np.ones(5), window=2, subsample=10.0, rng=np.random.default_rng(0))
-    pairs = set(zip(targets.tolist(), contexts.tolist()))
-    assert pairs == {(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 0), (3, 4), (4, 3)}
-
-
-def test_training_lowers_the_loss(trained):
-    assert trained[3][-1] < trained[3][0]
+def test_training_pulls_words_of_one_context_together_and_gives_the_same_vectors_every_time(trained):
+    vocabulary, _, vectors = trained
+    assert vectors.shape == (len(vocabulary), 8)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = {word: unit[vocabulary.index(word)] for word in ("awful", "boring", "fun")}
+    # "awful" and "boring" share their contexts in TEXTS; "fun" never meets them.
+    assert similarity["awful"] @ similarity["boring"] > similarity["awful"] @ similarity["fun"]
+    again = train(TEXTS * 5)  # gensim seeds each word from a hash that, unlike Python's, is not salted per process
+    assert again[0] == vocabulary and np.array_equal(again[2], vectors)
 
 
 def test_module_loads_and_embeds_any_string(module_path):

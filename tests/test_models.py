@@ -12,8 +12,10 @@ HPARAMS = {
     "bilstm": {"embedding_dim": 8, "lstm_units": [4, 4], "hidden_units": 8, "dropout": 0.5, "bucket_by_length": True},
     "ngram": {"weighting": "naive_bayes", "l2": 1e-6},
     "hub_dnn": {"trainable": True, "hidden_units": [8]},
+    "cnn": {"handle": None, "embedding_dim": 8, "filters": 8, "kernel_size": 3, "dropout": 0.1, "bucket_by_length": True},
 }
 WIDTH = 50
+VOCABULARY = [f"w{i}" for i in range(2, WIDTH)]  # ids 0 and 1 are padding and OOV; the tiny module knows w0..w49
 BINARY = tasks.Binary(["negative", "positive"])
 THREE_CLASSES = tasks.MultiClass(["a", "b", "c"])
 THREE_LABELS = tasks.MultiLabel(["a", "b", "c"], threshold=0.5)
@@ -63,7 +65,7 @@ QUICK = {"bilstm": {"lstm_units": [4], "bucket_by_length": False}}  # each LSTM 
 
 
 def hparams_of(architecture, tiny_module, **overrides):
-    return HPARAMS[architecture] | ({"handle": tiny_module} if architecture == "hub_dnn" else {}) | overrides
+    return HPARAMS[architecture] | ({"handle": tiny_module} if architecture in ("hub_dnn", "cnn") else {}) | overrides
 
 
 @pytest.mark.parametrize("units", [1, 4])
@@ -93,6 +95,8 @@ def test_model_trains_saves_and_reloads(architecture, task, tmp_path, tiny_modul
     arrays = as_features(spec.features, tokens)
     hparams = hparams_of(architecture, tiny_module, **QUICK.get(architecture, {}))
     model = spec.build(hparams, WIDTH, task.units)
+    if spec.initialize:
+        spec.initialize(model, hparams, VOCABULARY)
     if spec.prime:
         spec.prime(model, arrays, task.head_targets(labels))
     training.compile_model(model, learning_rate=0.01, task=task)
@@ -110,6 +114,23 @@ def test_model_trains_saves_and_reloads(architecture, task, tmp_path, tiny_modul
     predicted = model.predict(test_data, verbose=0)
     assert predicted.shape == (20, task.units)
     np.testing.assert_array_equal(predicted, reloaded.predict(test_data, verbose=0))
+
+
+def test_cnn_starts_from_the_modules_vectors_of_the_words_it_knows(tiny_module):
+    import tensorflow_hub as hub
+
+    hparams = hparams_of("cnn", tiny_module)
+    model = models.build_cnn(hparams, WIDTH + 1, 1)
+    random_start = model.get_layer("embedding").embeddings.numpy().copy()
+    models.initialize_from_module(model, hparams, VOCABULARY + ["unknown"])
+    weights = model.get_layer("embedding").embeddings.numpy()
+    vectors = hub.load(tiny_module).embeddings.numpy()
+    scale = weights[2] / vectors[2]
+    np.testing.assert_allclose(weights[2:WIDTH], vectors[2:WIDTH] * scale.mean(), rtol=1e-4)  # same directions, rescaled
+    np.testing.assert_array_equal(weights[:2], random_start[:2])  # padding and OOV ids are not words
+    np.testing.assert_array_equal(weights[WIDTH], random_start[WIDTH])  # a word the module lacks keeps its random start
+    with pytest.raises(TextclfError, match="embedding_dim is 4, but .* has 8-d vectors"):
+        models.initialize_from_module(models.build_cnn(hparams | {"embedding_dim": 4}, WIDTH, 1), hparams, VOCABULARY)
 
 
 def test_binary_ngram_keeps_the_layer_and_weight_names_of_committed_models():

@@ -40,7 +40,7 @@ def trained(architecture, task=BINARY, texts=TRAIN, labels=LABELS):
     arrays = kind.encode(kind.vectorizer(settings, vocabulary), texts)
     width = vectorizing.vocabulary_size(vocabulary, spec.features)
     hparams = HPARAMS[architecture] | {"seed": 0, "batch_size": 8, "epochs": 3, "learning_rate": 0.05, "patience": 3}
-    model, _, _ = training.train_model(spec, hparams, width, (arrays, labels), (arrays, labels), task)
+    model, _, _ = training.train_model(spec, hparams, width, (arrays, labels), (arrays, labels), task, vocabulary=vocabulary)
     return model, settings, vocabulary, width
 
 
@@ -58,6 +58,8 @@ CASES = {
     "ngram-binary": ("ngram", BINARY, TRAIN, LABELS, NEW),
     "ngram-multi_label": ("ngram", GENRES, GENRE_TRAIN, GENRE_LABELS, GENRE_NEW),
     "bow_mean-multi_label": ("bow_mean", GENRES, GENRE_TRAIN, GENRE_LABELS, GENRE_NEW),
+    "cnn-binary": ("cnn", BINARY, TRAIN, LABELS, NEW),
+    "cnn-multi_label": ("cnn", GENRES, GENRE_TRAIN, GENRE_LABELS, GENRE_NEW),
 }
 
 

@@ -16,6 +16,7 @@ export.
 from __future__ import annotations
 
 import collections
+import zlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from textclf import artifacts
 from textclf.errors import TextclfError
-from textclf.tf_runtime import keras, tf
+from textclf.tf_runtime import tf
 
 # Same HTML break and ASCII punctuation rules for the vocabulary and the module.
 _BREAK = r"<br\s*/?>"
@@ -43,91 +44,49 @@ def tokenized(texts: Sequence[str], batch_size: int = 4096) -> Iterable[list[byt
         yield from tokenize(tf.constant(list(texts[start : start + batch_size]))).to_list()
 
 
-def fit_vocabulary(texts: Sequence[str], size: int, min_count: int) -> tuple[list[str], np.ndarray]:
-    """The ``size`` most frequent words seen at least ``min_count`` times, with their counts."""
-    counts = collections.Counter()
-    for words in tokenized(texts):
-        counts.update(words)
+def train_word2vec(
+    texts: Sequence[str], vocab_size: int, min_count: int, dim: int, window: int, subsample: float, negatives: int,
+    epochs: int, learning_rate: float, seed: int,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Skip-gram with negative sampling, by gensim's C implementation: (vocabulary, word counts, vectors).
+
+    The vocabulary is the ``vocab_size`` most frequent words seen at least
+    ``min_count`` times, most frequent first. One worker thread: with more,
+    the result depends on how the threads are scheduled, and the stage's output
+    would not be the same bytes run to run.
+    """
+    from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    documents = [[word.decode("utf-8") for word in words] for words in tokenized(texts)]
+    counts = collections.Counter(word for words in documents for word in words)
     # Ties broken by the word itself, so the vocabulary does not depend on input order.
-    frequent = sorted(((-n, w) for w, n in counts.items() if n >= min_count))[:size]
+    frequent = sorted(((-n, w) for w, n in counts.items() if n >= min_count))[:vocab_size]
     if not frequent:
         raise TextclfError(f"no word occurs {min_count} times in the pretraining texts")
-    return [w.decode("utf-8") for _, w in frequent], np.array([-n for n, _ in frequent], dtype=np.int64)
+    vocabulary = [word for _, word in frequent]
+
+    class Progress(CallbackAny2Vec):
+        def __init__(self):
+            self.epoch = 0
+
+        def on_epoch_end(self, model):
+            self.epoch += 1
+            print(f"pretrain: epoch {self.epoch}/{epochs}", flush=True)
+
+    # gensim's loss tally is a float32 running sum that loses its precision within an
+    # epoch on a corpus this size, so no loss is reported: the neighbours say more.
+    model = Word2Vec(sg=1, vector_size=dim, window=window, sample=subsample, negative=negatives, alpha=learning_rate,
+                     min_count=1, workers=1, seed=seed, hashfxn=_stable_hash)
+    model.build_vocab_from_freq({word: counts[word] for word in vocabulary})
+    model.train(documents, total_examples=len(documents), epochs=epochs, callbacks=[Progress()])
+    vectors = np.stack([model.wv[word] for word in vocabulary])
+    return vocabulary, np.array([counts[word] for word in vocabulary], dtype=np.int64), vectors
 
 
-def encode_corpus(texts: Sequence[str], vocabulary: Sequence[str]) -> list[np.ndarray]:
-    """Word ids per text, dropping out-of-vocabulary words (skip-gram trains on known words)."""
-    index = {word.encode("utf-8"): i for i, word in enumerate(vocabulary)}
-    return [np.array([index[w] for w in words if w in index], dtype=np.int32) for words in tokenized(texts)]
-
-
-def skipgram_pairs(
-    documents: list[np.ndarray], counts: np.ndarray, window: int, subsample: float, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """(target, context) id pairs within ``window`` words, frequent words subsampled as in word2vec."""
-    frequency = counts / counts.sum()
-    keep_probability = np.minimum(1.0, np.sqrt(subsample / frequency) + subsample / frequency)
-    kept = [doc[rng.random(len(doc)) < keep_probability[doc]] for doc in documents]
-    # One long stream with a -1 between texts: pairs never cross a text boundary.
-    stream = np.concatenate([np.r_[doc, -1] for doc in kept]).astype(np.int32)
-    targets, contexts = [], []
-    for offset in range(1, window + 1):
-        left, right = stream[:-offset], stream[offset:]
-        valid = (left >= 0) & (right >= 0)
-        for boundary in range(1, offset):  # a -1 strictly between the two words also splits them
-            valid &= stream[boundary : len(stream) - offset + boundary] >= 0
-        targets += [left[valid], right[valid]]
-        contexts += [right[valid], left[valid]]
-    order = rng.permutation(sum(len(t) for t in targets))
-    return np.concatenate(targets)[order], np.concatenate(contexts)[order]
-
-
-def train_skipgram(
-    targets: np.ndarray,
-    contexts: np.ndarray,
-    counts: np.ndarray,
-    dim: int,
-    epochs: int,
-    batch_size: int,
-    negatives: int,
-    learning_rate: float,
-    seed: int,
-) -> tuple[np.ndarray, list[float]]:
-    """Skip-gram with negative sampling (NCE against the unigram^0.75 distribution)."""
-    vocab_size = len(counts)
-    initializer = keras.initializers.RandomUniform(-0.5 / dim, 0.5 / dim, seed=seed)
-    word_vectors = tf.Variable(initializer((vocab_size, dim)), name="word_vectors")
-    context_vectors = tf.Variable(tf.zeros((vocab_size, dim)), name="context_vectors")
-    biases = tf.Variable(tf.zeros(vocab_size), name="context_biases")
-    optimizer = keras.optimizers.Adam(learning_rate)
-    variables = [word_vectors, context_vectors, biases]
-
-    @tf.function
-    def step(batch_targets, batch_contexts):
-        with tf.GradientTape() as tape:
-            sampled = tf.random.fixed_unigram_candidate_sampler(
-                true_classes=batch_contexts[:, None], num_true=1, num_sampled=negatives, unique=True,
-                range_max=vocab_size, distortion=0.75, unigrams=counts.tolist(), seed=seed,
-            )
-            loss = tf.reduce_mean(tf.nn.nce_loss(
-                weights=context_vectors, biases=biases, labels=batch_contexts[:, None],
-                inputs=tf.gather(word_vectors, batch_targets), num_sampled=negatives,
-                num_classes=vocab_size, sampled_values=sampled,
-            ))
-        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
-
-    pairs = tf.data.Dataset.from_tensor_slices((targets.astype(np.int64), contexts.astype(np.int64)))
-    pairs = pairs.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    losses = []
-    for epoch in range(epochs):
-        total, batches = 0.0, 0
-        for batch_targets, batch_contexts in pairs:
-            total += float(step(batch_targets, batch_contexts))
-            batches += 1
-        losses.append(total / max(batches, 1))
-        print(f"pretrain: epoch {epoch + 1}/{epochs}, loss {losses[-1]:.4f}, {len(targets):,} pairs")
-    return word_vectors.numpy(), losses
+def _stable_hash(text: str) -> int:
+    """gensim seeds each word's initial vector from a hash of the word; Python's own hash is salted per process."""
+    return zlib.crc32(text.encode("utf-8"))
 
 
 def centred(word_vectors: np.ndarray) -> np.ndarray:
@@ -149,6 +108,11 @@ class TextEmbeddingModule(tf.train.Checkpoint):
         self.variables = [self.embeddings]
         self.trainable_variables = [self.embeddings]
         self.regularization_losses = []
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    def word_ids(self, words):
+        """The row of each word in ``embeddings`` (words it lacks hash into the out-of-vocabulary rows)."""
+        return self.table.lookup(words)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def __call__(self, texts):

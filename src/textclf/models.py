@@ -39,6 +39,9 @@ class ModelSpec:
     # Fits what the model derives from training data before gradient descent,
     # given the [n, units] booleans of which head each example is positive for.
     prime: Callable[[keras.Model, dict, np.ndarray], None] | None = None
+    # Sets weights from outside the training data before training (pretrained word
+    # vectors), given the hyper-parameters and the feature set's vocabulary.
+    initialize: Callable[[keras.Model, dict, list[str]], None] | None = None
 
 
 def build_bow_mean(hparams: dict, vocab_size: int, units: int) -> keras.Model:
@@ -146,6 +149,54 @@ def build_hub_dnn(hparams: dict, width: int, units: int) -> keras.Model:
     return keras.Sequential(layers, name="hub_dnn")
 
 
+def build_cnn(hparams: dict, vocab_size: int, units: int) -> keras.Model:
+    """Word vectors (the pretrained module's, fine-tuned) under a 1-D convolution and max-pooling over time.
+
+    It reads word order and generalizes through the vectors learnt on the
+    unlabelled reviews, where the n-gram model sees only n-grams it met in
+    train: its errors differ, which is what an ensemble needs.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=(None,), dtype="int32", name="token_ids"),
+            keras.layers.Embedding(vocab_size, hparams["embedding_dim"], name="embedding"),
+            keras.layers.Dropout(hparams["dropout"]),
+            keras.layers.Conv1D(hparams["filters"], hparams["kernel_size"], activation="relu", padding="same"),
+            keras.layers.GlobalMaxPooling1D(),
+            keras.layers.Dropout(hparams["dropout"]),
+            keras.layers.Dense(units, name="logit"),
+        ],
+        name="cnn",
+    )
+
+
+def initialize_from_module(model: keras.Model, hparams: dict, vocabulary: list[str]) -> None:
+    """Copy the module's vector of each vocabulary word into the embedding; other words keep their random start.
+
+    The copied vectors are rescaled to the random ones' spread, so the known
+    words do not swamp the layer above at the first step.
+    """
+    import tensorflow_hub as hub
+
+    if hparams["handle"] is None:  # no pretrained vectors: every word starts random
+        return
+    module = hub.load(hparams["handle"])
+    if not hasattr(module, "word_ids") or not hasattr(module, "embeddings"):
+        raise TextclfError(f"{hparams['handle']} is not a word-vector module of the pretrain stage (no word_ids and embeddings)")
+    embedding = model.get_layer("embedding")
+    vectors = module.embeddings.numpy()
+    if vectors.shape[1] != embedding.output_dim:
+        raise TextclfError(f"embedding_dim is {embedding.output_dim}, but {hparams['handle']} has {vectors.shape[1]}-d vectors")
+    found = vectors[module.word_ids(tf.constant(list(vocabulary), tf.string)).numpy()] if vocabulary else vectors[:0]
+    # Words the module lacks land in its out-of-vocabulary buckets, which it exports as zeros.
+    known = np.any(found != 0, axis=1)
+    weights = embedding.embeddings.numpy()
+    reserved = len(weights) - len(vocabulary)
+    scale = float(np.std(weights)) / max(float(np.std(found[known])) if known.any() else 1.0, 1e-12)
+    weights[reserved:][known] = found[known] * scale
+    embedding.embeddings.assign(weights)
+
+
 _BILSTM_SCHEMA = {
     "embedding_dim": p.positive_int,
     "lstm_units": p.list_of(p.positive_int),
@@ -167,6 +218,13 @@ MODELS: dict[str, ModelSpec] = {
         schema={"weighting": p.one_of("naive_bayes", "none"), "l2": p.non_negative_float},
         prime=prime_naive_bayes,
     ),
+    "cnn": ModelSpec(
+        build=build_cnn,
+        features="sequence",
+        schema={"handle": p.optional(p.text), "embedding_dim": p.positive_int, "filters": p.positive_int,
+                "kernel_size": p.positive_int, "dropout": p.probability, "bucket_by_length": p.boolean},
+        initialize=initialize_from_module,
+    ),
     "hub_dnn": ModelSpec(
         build=build_hub_dnn,
         features="text",
@@ -176,6 +234,8 @@ MODELS: dict[str, ModelSpec] = {
 # Blocks of params.yaml that hold models: hub models have their own, because their
 # stages also depend on the module they load.
 MODEL_BLOCKS = ("models", "hub_models")
+# Ensembles (textclf.ensembles) are ranked and served like models, but trained from their members' exports.
+ENSEMBLE_BLOCK = "ensembles"
 
 
 def model_spec(architecture: str) -> ModelSpec:
@@ -203,3 +263,10 @@ def model_names(params: dict, dataset: str | None = None) -> list[str]:
     """Every model of the zoo (of one dataset, if given), hub models included, in params.yaml order."""
     return [name for group in MODEL_BLOCKS if isinstance(params.get(group), dict) for name, block in params[group].items()
             if dataset is None or (isinstance(block, dict) and block.get("dataset") == dataset)]
+
+
+def ranked_model_names(params: dict, dataset: str | None = None) -> list[str]:
+    """What a leaderboard ranks: every model of the zoo (see ``model_names``), then every ensemble."""
+    ensembles = params.get(ENSEMBLE_BLOCK) if isinstance(params.get(ENSEMBLE_BLOCK), dict) else {}
+    return model_names(params, dataset) + [name for name, block in ensembles.items()
+                                           if dataset is None or (isinstance(block, dict) and block.get("dataset") == dataset)]

@@ -198,8 +198,9 @@ def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdi
     return inputs
 
 
-# The params.yaml blocks that hold models, and the dvc.yaml stage that exports each kind.
-EXPORT_STAGES = {"models": "export", "hub_models": "export_hub"}
+# The params.yaml blocks that hold models, and the dvc.yaml stage that exports each kind
+# (each ensemble is a stage of its own, named after it).
+EXPORT_STAGES = {"models": "export@{}", "hub_models": "export_hub@{}", "ensembles": "{}"}
 
 
 def export_stages(project: Path) -> dict[str, str]:
@@ -213,7 +214,7 @@ def export_stages(project: Path) -> dict[str, str]:
         models = params.get(block) or {}
         if not isinstance(models, dict):
             raise TextclfError(f"{params_path}: '{block}' must be a mapping of model names to their settings")
-        stages |= {str(name): stage for name in models}
+        stages |= {str(name): stage.format(name) for name in models}
     return stages
 
 
@@ -262,7 +263,7 @@ def model_path(name: str, project: Path, dataset: str | None = None) -> tuple[st
         raise TextclfError(f"unknown model '{name}' (known: {', '.join(stages)}, or best)")
     path = project / "models" / name / "serving"
     if not (path / "saved_model.pb").is_file():
-        raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {stages[name]}@{name}` (or `dvc pull` it)")
+        raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {stages[name]}` (or `dvc pull` it)")
     return name, path
 
 

@@ -23,6 +23,10 @@ from textclf import metrics
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
 
+# Exported models return probabilities; turning them back into logits clips them
+# here, so a member's certain 0 or 1 is a large finite logit, not an infinite one.
+_EPSILON = 1e-7
+
 
 class Task:
     name: str
@@ -70,6 +74,10 @@ class Task:
 
     def tf_probabilities(self, logits):
         """The same, in a TensorFlow graph (the exported model)."""
+        raise NotImplementedError
+
+    def tf_logits(self, probabilities):
+        """[n, units] logits that give back ``probabilities``: what an ensemble combines of an exported member."""
         raise NotImplementedError
 
     def predicted(self, probabilities: np.ndarray) -> np.ndarray:
@@ -153,6 +161,10 @@ class Binary(Task):
         positive = tf.sigmoid(tf.reshape(logits, [-1]))
         return tf.stack([1.0 - positive, positive], axis=1)
 
+    def tf_logits(self, probabilities):
+        clipped = tf.clip_by_value(probabilities, _EPSILON, 1.0)
+        return tf.math.log(clipped[:, 1:]) - tf.math.log(clipped[:, :1])
+
     def predicted(self, probabilities: np.ndarray) -> np.ndarray:
         return (probabilities[:, 1] >= 0.5).astype(np.int64)
 
@@ -190,6 +202,9 @@ class MultiClass(Task):
 
     def tf_probabilities(self, logits):
         return tf.nn.softmax(logits, axis=1)
+
+    def tf_logits(self, probabilities):
+        return tf.math.log(tf.clip_by_value(probabilities, _EPSILON, 1.0))  # softmax ignores the missing constant
 
     def report(self, labels: np.ndarray, logits: np.ndarray) -> dict:
         probabilities = self.probabilities(logits)
@@ -256,6 +271,10 @@ class MultiLabel(Task):
 
     def tf_probabilities(self, logits):
         return tf.sigmoid(logits)
+
+    def tf_logits(self, probabilities):
+        clipped = tf.clip_by_value(probabilities, _EPSILON, 1.0 - _EPSILON)
+        return tf.math.log(clipped) - tf.math.log(1.0 - clipped)
 
     def predicted(self, probabilities: np.ndarray) -> np.ndarray:
         return probabilities >= self.threshold

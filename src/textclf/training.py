@@ -93,14 +93,21 @@ def read_live_history(directory: Path) -> list[dict]:
 
 
 def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple, task: Task,
-                callbacks: tuple = ()) -> tuple[keras.Model, list[dict], int]:
-    """Build, prime, compile and fit one model; the same recipe for the zoo and the transfer cells."""
+                callbacks: tuple = (), vocabulary: list[str] | None = None) -> tuple[keras.Model, list[dict], int]:
+    """Build, initialize, prime, compile and fit one model; the same recipe for the zoo and the transfer cells.
+
+    ``vocabulary`` is the feature set's, for models that start from pretrained word vectors.
+    """
     (train_arrays, train_labels), (validation_arrays, validation_labels) = train, validation
     bucket = hparams.get("bucket_by_length", False)
     train_data = make_dataset(train_arrays, task.training_labels(train_labels), hparams["batch_size"], width,
                               hparams["seed"], bucket)
     validation_data = make_dataset(validation_arrays, task.training_labels(validation_labels), hparams["batch_size"], width)
     model = spec.build(hparams, width, task.units)
+    if spec.initialize:
+        if vocabulary is None:
+            raise TextclfError(f"{hparams.get('architecture', 'the model')} starts from pretrained word vectors and needs its feature set's vocabulary")
+        spec.initialize(model, hparams, vocabulary)
     if spec.prime:
         spec.prime(model, train_arrays, task.head_targets(train_labels))
     compile_model(model, hparams["learning_rate"], task)

@@ -244,6 +244,11 @@ def stored_kind(directory: Path) -> FeatureKind | None:
     return next((kind for kind in KINDS.values() if (directory / kind.marker).is_file()), None)
 
 
+def feature_vocabulary(directory: Path, kind: str) -> list[str] | None:
+    """The vocabulary a feature set was fitted with (None for raw text, which has none)."""
+    return load_vocabulary(directory / "vocab.txt") if KINDS[kind].fits_vocabulary else None
+
+
 def input_width(directory: Path, kind: str) -> int:
     """The model's input width for a feature set: its vocabulary plus reserved ids (0 for text)."""
     stored, wanted = stored_kind(directory), KINDS[kind]

@@ -1,0 +1,258 @@
+"""`make bench`: where the time and memory of the pipeline go, beside the peers, on the real data.
+
+One run measures, on this machine:
+
+1. every stage of a full `dvc repro`, one at a time in the pipeline's order, each
+   forced (`--force --no-run-cache`, so every command runs as from an empty
+   cache): wall time and peak RSS (the largest process of the stage's tree);
+2. a no-op `dvc repro` (nothing changed), median of N with min and max;
+3. training throughput of every model (train examples x epochs run / train time,
+   from the full run) and predict throughput of every IMDB export (median of N);
+4. the peers on the same train / test split (benchmarks/peers.py), median of N.
+
+It writes benchmarks/results/bench.json and bench.md, and puts the table in
+README.md between the `bench:start` / `bench:end` markers. The full run leaves
+a reproduced workspace: commit its dvc.lock, metrics and plots with the results.
+Run from the project root (the sources as `make run` needs them):
+
+    python benchmarks/bench.py [--repeats 3] [--skip-repro]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+RESULTS = Path("benchmarks/results")
+README = Path("README.md")
+MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+PACKAGES = ("tensorflow", "tf-keras", "tensorflow-hub", "dvc", "gensim", "scikit-learn", "numpy")
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").is_file() else platform.processor()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)), "memory_gib": round(memory / 2**30, 1),
+            "python": platform.python_version(), "os": platform.platform(), "packages": versions}
+
+
+def measured(command: list[str]) -> dict:
+    """Wall time and peak RSS of one command and everything it waits for (wait4's rusage)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code:
+        sys.exit(f"error: {' '.join(command)} exited with {code}")
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024)}  # Linux reports KiB
+
+
+def spread(values: list[float]) -> dict:
+    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3), "max": round(max(values), 3),
+            "n": len(values)}
+
+
+def pipeline_order() -> list[str]:
+    """Every stage, each after the stages it depends on."""
+    import networkx as nx
+    from dvc.repo import Repo
+
+    with Repo(".") as repo:
+        # DVC's graph points from a stage to the stages it depends on.
+        return [stage.addressing for stage in reversed(list(nx.topological_sort(repo.index.graph)))]
+
+
+def full_repro() -> list[dict]:
+    rows = []
+    for stage in pipeline_order():
+        print(f"bench: {stage}", flush=True)
+        rows.append({"stage": stage, **measured([sys.executable, "-m", "dvc", "repro", "--force", "--no-run-cache",
+                                                 "--single-item", stage])})
+    return rows
+
+
+def noop_repro(repeats: int) -> dict:
+    runs = [measured([sys.executable, "-m", "dvc", "repro"]) for _ in range(repeats)]
+    return {"seconds": spread([run["seconds"] for run in runs]), "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
+
+
+def training_throughput(params: dict) -> dict:
+    """Examples per second of every trained model, from what its train stage logged."""
+    from textclf.models import checked_model_params, model_names
+
+    sizes = {}
+    results = {}
+    for name in model_names(params):
+        _, hparams = checked_model_params(params, name)
+        features = Path("data/features") / hparams["features"]
+        if hparams["features"] not in sizes:
+            labels = features / "train_labels.npy"
+            sizes[hparams["features"]] = len(np.load(labels)) if labels.is_file() else None
+        train = json.loads((Path("metrics/models") / name / "train" / "metrics.json").read_text())
+        seconds = json.loads((Path("metrics/timings") / f"{name}.json").read_text())["train_seconds"]
+        examples = sizes[hparams["features"]] * train["epochs_run"]
+        results[name] = {"dataset": hparams["dataset"], "train_seconds": seconds, "epochs_run": train["epochs_run"],
+                         "examples_per_second": round(examples / seconds)}
+    return results
+
+
+def predict_throughput(params: dict, repeats: int, reviews: int) -> dict:
+    from textclf.predict import classify
+    from textclf.serving import Predictor
+
+    test = pd.read_parquet("data/prepared/imdb/test.parquet", columns=["text"]).iloc[:reviews]
+    texts = test["text"].tolist()
+    names = [name for name in imdb_models(params) if (Path("models") / name / "serving").is_dir()]
+    results = {}
+    for name in names:
+        predictor = Predictor(Path("models") / name / "serving")
+        classify(predictor, texts[:256], 256)  # the first call traces the graph
+        seconds = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            classify(predictor, texts, 256)
+            seconds.append(time.perf_counter() - started)
+        results[name] = {"reviews": len(texts), "reviews_per_second": spread([len(texts) / s for s in seconds])}
+        print(f"bench: predict {name} {results[name]['reviews_per_second']['median']:.0f} reviews/s", flush=True)
+        del predictor
+    return results
+
+
+def imdb_models(params: dict) -> list[str]:
+    from textclf.models import model_names
+
+    return model_names(params, "imdb") + [name for name, block in (params.get("ensembles") or {}).items()
+                                          if block.get("dataset") == "imdb"]
+
+
+def leaderboard(dataset: str) -> dict:
+    return json.loads((Path("metrics/leaderboards") / f"{dataset}.json").read_text())
+
+
+def markdown(results: dict) -> str:
+    info = results["machine"]
+    lines = [f"Measured {results['date']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB "
+             f"(TensorFlow {info['packages']['tensorflow']}, DVC {info['packages']['dvc']}).", ""]
+    if results.get("full_repro"):
+        stages = results["full_repro"]
+        total = sum(row["seconds"] for row in stages)
+        lines += [f"**Full `dvc repro`** (every stage forced): {total / 60:.1f} min, peak RSS "
+                  f"{max(row['peak_rss_mb'] for row in stages):,} MB. "
+                  f"**No-op `dvc repro`**: {results['noop_repro']['seconds']['median']:.1f} s (median of "
+                  f"{results['noop_repro']['seconds']['n']}).", ""]
+        groups: dict[str, list] = {}
+        for row in stages:
+            groups.setdefault(row["stage"].split("@")[0], []).append(row)
+        lines += ["| stage | runs | wall time | share | slowest | peak RSS |", "|---|---|---|---|---|---|"]
+        for group, rows in sorted(groups.items(), key=lambda item: -sum(r["seconds"] for r in item[1])):
+            seconds = sum(r["seconds"] for r in rows)
+            slowest = max(rows, key=lambda r: r["seconds"])
+            lines.append(f"| {group} | {len(rows)} | {seconds:.0f} s | {100 * seconds / total:.0f}% | "
+                         f"`{slowest['stage']}` {slowest['seconds']:.0f} s | {max(r['peak_rss_mb'] for r in rows):,} MB |")
+        lines.append("")
+    peers = results["peers"]
+    lines += ["| IMDB sentiment | test accuracy | train time | vs. peer: time ratio | vs. peer: accuracy |",
+              "|---|---|---|---|---|"]
+    for name, peer in peers["peers"].items():
+        lines.append(f"| peer: {peer['description']} | {peer['accuracy']:.4f} | {peer['seconds']['median']:.0f} s "
+                     f"({peer['seconds']['min']:.0f}-{peer['seconds']['max']:.0f}) | | |")
+    reference = peers["peers"][peers["reference"]]
+    for name, ours in results["ours"].items():
+        lines.append(f"| ours: `{name}` | {ours['accuracy']:.4f} | {ours['train_seconds']:.0f} s | "
+                     f"{ours['train_seconds'] / reference['seconds']['median']:.1f}x | "
+                     f"{100 * (ours['accuracy'] - reference['accuracy']):+.2f} points |")
+    lines += ["", f"Ratios against the stronger peer ({reference['description']}). Our train time counts every "
+              "stage the model needs after vectorizing (an ensemble: its members' training too).", ""]
+    lines += ["| model | train examples/s | predict reviews/s (median, min-max) |", "|---|---|---|"]
+    for name, row in results["predict"].items():
+        train = results["training"].get(name, {}).get("examples_per_second")
+        speed = row["reviews_per_second"]
+        lines.append(f"| `{name}` | {f'{train:,}' if train else '-'} | {speed['median']:,.0f} "
+                     f"({speed['min']:,.0f}-{speed['max']:,.0f}) |")
+    return "\n".join(lines) + "\n"
+
+
+def our_rows(params: dict, training: dict) -> dict:
+    """Every IMDB model's accuracy and the training time it needs (an ensemble's includes its members')."""
+    board = leaderboard("imdb")
+    rows = {}
+    for name in imdb_models(params):
+        seconds = training[name]["train_seconds"] if name in training else None
+        ensemble = (params.get("ensembles") or {}).get(name)
+        if ensemble:
+            own = json.loads((Path("metrics/timings") / f"{name}.json").read_text())["train_seconds"]
+            seconds = own + sum(training[member]["train_seconds"] + pretrain_seconds(params, member)
+                                for member in ensemble["members"])
+        rows[name] = {"accuracy": board[name]["accuracy"], "train_seconds": round(seconds, 1)}
+    return dict(sorted(rows.items(), key=lambda item: -item[1]["accuracy"]))
+
+
+def pretrain_seconds(params: dict, member: str) -> float:
+    """A model on the pretrained module also needs the pretrain stage: its time from this run, if measured."""
+    block = (params.get("hub_models") or {}).get(member) or {}
+    if "models/hub/" not in str(block.get("handle", "")):
+        return 0.0
+    bench = RESULTS / "bench.json"
+    rows = json.loads(bench.read_text()).get("full_repro") or [] if bench.is_file() else []
+    return next((row["seconds"] for row in rows if row["stage"] == "pretrain"), 0.0)
+
+
+def update_readme(table: str) -> None:
+    text = README.read_text(encoding="utf-8")
+    start, end = (text.find(marker) for marker in MARKERS)
+    if start < 0 or end < start:
+        print(f"bench: README.md has no {MARKERS[0]} ... {MARKERS[1]} section; the table is in {RESULTS / 'bench.md'}")
+        return
+    README.write_text(text[: start + len(MARKERS[0])] + "\n" + table + text[end:], encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="N of the median-of-N timings")
+    parser.add_argument("--predict-reviews", type=int, default=5000, help="test reviews each export classifies")
+    parser.add_argument("--skip-repro", action="store_true", help="keep the last full-run figures; measure the rest")
+    args = parser.parse_args()
+    params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    previous = json.loads((RESULTS / "bench.json").read_text()) if (RESULTS / "bench.json").is_file() else {}
+
+    results = {"date": time.strftime("%Y-%m-%d"), "machine": machine()}
+    results["full_repro"] = previous.get("full_repro") if args.skip_repro else full_repro()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")  # the stage times pretrain_seconds reads
+    results["noop_repro"] = noop_repro(args.repeats)
+    results["training"] = training_throughput(params)
+    results["ours"] = our_rows(params, results["training"])
+    results["predict"] = predict_throughput(params, args.repeats, args.predict_reviews)
+    peers = subprocess.run([sys.executable, "benchmarks/peers.py", "--repeats", str(args.repeats)], check=True,
+                           capture_output=True, text=True)
+    results["peers"] = json.loads(peers.stdout)
+    (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (RESULTS / "bench.md").write_text(table, encoding="utf-8")
+    update_readme(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

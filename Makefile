@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Stage commands call `python` and `dvc`: they must be the virtual environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run test smoke report clean
+.PHONY: install run test bench smoke report clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,12 @@ run: install
 # One worker per core, one test file per worker (a file's tests share its fixtures).
 test: install
 	python -m pytest -n auto --dist loadfile
+
+# Where the time and memory of a full `dvc repro` go, beside the scikit-learn peers, on the real data
+# (every stage rerun: most of an hour on 2 cores). Writes benchmarks/results/bench.{json,md} and README's table.
+bench: install
+	python -m pip install --quiet -e ".[bench]"
+	python benchmarks/bench.py
 
 # The pipeline on a slice of the real archive, in a throwaway clone (what CI runs after the tests).
 smoke: install

@@ -135,9 +135,11 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
     for name in ("bilstm", "bilstm_stacked"):
         params["models"][name].update(embedding_dim=8, lstm_units=[4] * len(params["models"][name]["lstm_units"]),
                                       hidden_units=8, epochs=8, learning_rate=0.01)
-    params["pretrain"].update(vocab_size=200, min_count=1, dim=8, epochs=1, batch_size=256, negatives=4, oov_buckets=10)
+    params["pretrain"].update(vocab_size=200, min_count=1, dim=8, epochs=1, negatives=4, oov_buckets=10)
     for model in params["hub_models"].values():
         model.update(batch_size=16, epochs=4, learning_rate=0.02, patience=2)
+        if model["architecture"] == "cnn":  # its embedding takes the module's vectors: the same size
+            model.update(embedding_dim=8, filters=8)
     params["datasets"]["movie_genres"].update(validation_fraction=0.2, test_fraction=0.2)
     params["transfer"].update(sizes=[64], epochs=3, batch_size=16, learning_rate=0.02, patience=1)
     for dotted, value in overrides.items():

@@ -1,5 +1,9 @@
 """Stage scripts run as DVC runs them: subprocesses in a project directory.
 
+Bad params and missing inputs stop a stage before it does any work; those
+cases run the same script in this process (``run_stage_here``), which spares
+each a TensorFlow import of several seconds.
+
 Every dataset here is a tiny file written by the tests: the IMDB-layout
 archive and The Movies Dataset's metadata from conftest, and a user's own
 tables (CSV, JSONL) added to params.yaml as a ``table`` dataset.
@@ -7,10 +11,13 @@ tables (CSV, JSONL) added to params.yaml as a ``table`` dataset.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import random
+import runpy
 import signal
 import subprocess
 import sys
@@ -38,6 +45,27 @@ def environment(project, **env) -> dict:
 def run_stage(project, name, *args, **env):
     return subprocess.run([sys.executable, f"stages/{name}.py", *args], cwd=project, capture_output=True, text=True,
                           env=environment(project, **env))
+
+
+def run_stage_here(project, name, *args):
+    """A stage script that should stop at its params or inputs, run in this process (as `python stages/<name>.py`
+    would run it, through runpy): the same code and the same one-line error, without importing TensorFlow again."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    stderr, argv, cwd = io.StringIO(), sys.argv, os.getcwd()
+    sys.argv = [f"stages/{name}.py", *args]
+    os.chdir(project)
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            runpy.run_path(f"stages/{name}.py", run_name="__main__")
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        sys.argv = argv
+        os.chdir(cwd)
+        for sig, handler in previous.items():  # the stage watches for Ctrl-C; give the signals back to pytest
+            signal.signal(sig, handler)
+    return subprocess.CompletedProcess([name, *args], code, "", stderr.getvalue())
 
 
 def run_steps(project, *steps):
@@ -290,7 +318,7 @@ def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, 
     (fresh_project / "data/features/ngrams_1to3").mkdir(parents=True)
     for name in ("train_indptr.npy", "vocab.txt"):
         (fresh_project / "data/features/ngrams_1to3" / name).touch()
-    result = run_stage(fresh_project, *stage)
+    result = run_stage_here(fresh_project, *stage)
     assert_one_line_error(result, fragment)
     assert not (fresh_project / "models").exists() and not (fresh_project / "metrics").exists()
     assert not (fresh_project / "data/prepared").exists()
@@ -298,15 +326,15 @@ def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, 
 
 def test_missing_param_key_is_named(fresh_project):
     remove_params(fresh_project, "models.bow_mean.hidden_units", "datasets.movie_genres.seed")
-    assert_one_line_error(run_stage(fresh_project, "train", "bow_mean"), "missing key 'models.bow_mean.hidden_units'")
-    assert_one_line_error(run_stage(fresh_project, "prepare", "movie_genres"), "missing key 'datasets.movie_genres.seed'")
+    assert_one_line_error(run_stage_here(fresh_project, "train", "bow_mean"), "missing key 'models.bow_mean.hidden_units'")
+    assert_one_line_error(run_stage_here(fresh_project, "prepare", "movie_genres"), "missing key 'datasets.movie_genres.seed'")
 
 
 def test_unknown_names_are_named(fresh_project):
-    assert_one_line_error(run_stage(fresh_project, "vectorize", "chars"), "missing block 'features.chars'")
-    assert_one_line_error(run_stage(fresh_project, "train", "gpt"), "missing block 'models.gpt'")
-    assert_one_line_error(run_stage(fresh_project, "prepare", "books"), "missing block 'datasets.books'")
-    assert_one_line_error(run_stage(fresh_project, "leaderboard", "books"), "missing block 'datasets.books'")
+    assert_one_line_error(run_stage_here(fresh_project, "vectorize", "chars"), "missing block 'features.chars'")
+    assert_one_line_error(run_stage_here(fresh_project, "train", "gpt"), "missing block 'models.gpt'")
+    assert_one_line_error(run_stage_here(fresh_project, "prepare", "books"), "missing block 'datasets.books'")
+    assert_one_line_error(run_stage_here(fresh_project, "leaderboard", "books"), "missing block 'datasets.books'")
 
 
 @pytest.mark.parametrize(("stage", "fragment"), [
@@ -315,7 +343,7 @@ def test_unknown_names_are_named(fresh_project):
     (("vectorize", "genres_ngrams_1to2"), "run `dvc repro prepare@movie_genres`"),
 ])
 def test_a_stage_without_its_inputs_says_what_to_run(fresh_project, stage, fragment):
-    assert_one_line_error(run_stage(fresh_project, *stage), fragment)
+    assert_one_line_error(run_stage_here(fresh_project, *stage), fragment)
 
 
 def test_prepare_refuses_records_whose_movies_break_its_split(fresh_project):

@@ -1,0 +1,60 @@
+"""The benchmark harness's own parts: what it measures of a process, and the table it writes."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from conftest import PROJECT_ROOT
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "benchmarks" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load_bench()
+
+
+def test_a_measured_command_reports_its_time_and_the_peak_memory_of_its_children():
+    # A child that holds ~200 MB: the peak is the child's, not this process's.
+    allocate = "import time; block = bytearray(200 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(0.3)"
+    measured = bench.measured([sys.executable, "-c", allocate])
+    assert measured["seconds"] >= 0.3
+    assert 200 <= measured["peak_rss_mb"] < 400
+
+
+def test_spread_is_the_median_with_min_and_max():
+    assert bench.spread([3.0, 1.0, 2.0, 10.0]) == {"median": 2.5, "min": 1.0, "max": 10.0, "n": 4}
+
+
+def test_the_table_groups_stages_and_sets_each_model_beside_the_stronger_peer():
+    results = {
+        "date": "2026-11-22",
+        "machine": {"cpu": "a CPU", "cores": 2, "memory_gib": 24.0, "packages": {"tensorflow": "2.21.0", "dvc": "3.67.1"}},
+        "full_repro": [{"stage": "train@a", "seconds": 100.0, "peak_rss_mb": 900},
+                       {"stage": "train@b", "seconds": 50.0, "peak_rss_mb": 1200},
+                       {"stage": "pretrain", "seconds": 50.0, "peak_rss_mb": 2000}],
+        "noop_repro": {"seconds": {"median": 2.5, "min": 2.0, "max": 3.0, "n": 3}, "peak_rss_mb": 150},
+        "peers": {"reference": "strong", "peers": {
+            "weak": {"description": "weak peer", "accuracy": 0.90, "seconds": {"median": 10.0, "min": 9.0, "max": 11.0}},
+            "strong": {"description": "strong peer", "accuracy": 0.915, "seconds": {"median": 50.0, "min": 45.0, "max": 60.0}}}},
+        "ours": {"a": {"accuracy": 0.925, "train_seconds": 100.0}},
+        "training": {"a": {"examples_per_second": 2000}},
+        "predict": {"a": {"reviews_per_second": {"median": 900.0, "min": 800.0, "max": 950.0}}},
+    }
+    table = bench.markdown(results)
+    assert "**Full `dvc repro`** (every stage forced): 3.3 min, peak RSS 2,000 MB" in table
+    assert "| train | 2 | 150 s | 75% | `train@a` 100 s | 1,200 MB |" in table
+    assert "No-op `dvc repro`**: 2.5 s (median of 3)" in table
+    assert "| ours: `a` | 0.9250 | 100 s | 2.0x | +1.00 points |" in table
+    assert "| `a` | 2,000 | 900 (800-950) |" in table
+
+
+def test_the_readme_section_between_the_markers_is_replaced(tmp_path, monkeypatch):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{bench.MARKERS[0]}\nold table\n{bench.MARKERS[1]}\noutro\n")
+    monkeypatch.setattr(bench, "README", readme)
+    bench.update_readme("| new | table |\n")
+    assert readme.read_text() == f"intro\n{bench.MARKERS[0]}\n| new | table |\n{bench.MARKERS[1]}\noutro\n"

@@ -83,12 +83,14 @@ def pipeline_order() -> list[str]:
         return [stage.addressing for stage in reversed(list(nx.topological_sort(repo.index.graph)))]
 
 
-def full_repro() -> list[dict]:
-    rows = []
+def full_repro(results: dict) -> list[dict]:
+    """Every stage, forced; each row is saved as soon as its stage ends, so a stopped run keeps what it measured."""
+    rows = results["full_repro"] = []
     for stage in pipeline_order():
         print(f"bench: {stage}", flush=True)
         rows.append({"stage": stage, **measured([sys.executable, "-m", "dvc", "repro", "--force", "--no-run-cache",
                                                  "--single-item", stage])})
+        (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     return rows
 
 
@@ -242,10 +244,11 @@ def main() -> None:
     previous = json.loads((RESULTS / "bench.json").read_text()) if (RESULTS / "bench.json").is_file() else {}
 
     results = {"date": time.strftime("%Y-%m-%d"), "machine": machine()}
-    results["full_repro"] = previous.get("full_repro") if args.skip_repro else full_repro()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    # Saved at once: if a later step fails, `--skip-repro` goes on from here.
-    (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
+    if args.skip_repro:
+        results["full_repro"] = previous.get("full_repro")
+    else:
+        full_repro(results)  # saved stage by stage: if a later step fails, `--skip-repro` goes on from here
     results["noop_repro"] = noop_repro(args.repeats)
     results["training"] = training_throughput(params)
     results["ours"] = our_rows(params, results["training"], results["full_repro"])

@@ -234,7 +234,7 @@ MODEL_BLOCK = {"architecture": "ngram", "dataset": "imdb", "features": "bags", "
 
 def test_model_params_are_checked():
     params = {"models": {"m": {"architecture": "transformer"}}}
-    with pytest.raises(TextclfError, match="unknown model 'transformer' \\(known: bilstm, bow_mean, hub_dnn, ngram\\)"):
+    with pytest.raises(TextclfError, match="unknown model 'transformer' \\(known: bilstm, bow_mean, cnn, hub_dnn, ngram\\)"):
         models.checked_model_params(params, "m")
     with pytest.raises(TextclfError, match="missing block 'models.other'"):
         models.checked_model_params(params, "other")
@@ -258,3 +258,5 @@ def test_model_names_of_one_dataset_include_hub_models_in_params_order():
     assert models.model_names(params) == ["a", "b", "c"]
     assert models.model_names(params, "x") == ["a", "c"]
     assert models.model_names(params, "z") == []
+    params["ensembles"] = {"e": {"dataset": "x"}}
+    assert models.ranked_model_names(params, "x") == ["a", "c", "e"] and models.ranked_model_names(params, "y") == ["b"]

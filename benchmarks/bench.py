@@ -27,6 +27,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -55,16 +56,36 @@ def machine() -> dict:
             "python": platform.python_version(), "os": platform.platform(), "packages": versions}
 
 
+# A child forked from this process starts with this process's memory mapped, and
+# Linux counts that mapping into the child's peak RSS when the child execs: every
+# measured command would weigh at least what the harness weighs. So a small launcher
+# process forks the command and reports wait4's figures for it alone.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
 def measured(command: list[str]) -> dict:
     """Wall time and peak RSS of one command and everything it waits for (wait4's rusage)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "usage"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", LAUNCHER, str(report), *command],
+                       env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}, check=True)
+        seconds = time.perf_counter() - started
+        code, max_rss_kib = (int(field) for field in report.read_text().split())  # Linux reports KiB
     if code:
         sys.exit(f"error: {' '.join(command)} exited with {code}")
-    return {"seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024)}  # Linux reports KiB
+    return {"seconds": round(seconds, 2), "peak_rss_mb": round(max_rss_kib / 1024)}
 
 
 def spread(values: list[float]) -> dict:

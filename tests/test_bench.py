@@ -3,6 +3,8 @@
 import importlib.util
 import sys
 
+import pytest
+
 from conftest import PROJECT_ROOT
 
 
@@ -17,11 +19,20 @@ bench = load_bench()
 
 
 def test_a_measured_command_reports_its_time_and_the_peak_memory_of_its_children():
-    # A child that holds ~200 MB: the peak is the child's, not this process's.
+    # This process holds ~600 MB and the child ~200 MB: the peak is the child's, not
+    # this process's (a child forked from here would count this process's pages).
+    ballast = bytearray(600 * 2**20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
     allocate = "import time; block = bytearray(200 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(0.3)"
     measured = bench.measured([sys.executable, "-c", allocate])
     assert measured["seconds"] >= 0.3
     assert 200 <= measured["peak_rss_mb"] < 400
+    del ballast
+
+
+def test_a_failing_command_stops_the_harness_with_its_exit_code():
+    with pytest.raises(SystemExit, match="exited with 3"):
+        bench.measured([sys.executable, "-c", "raise SystemExit(3)"])
 
 
 def test_spread_is_the_median_with_min_and_max():

@@ -81,3 +81,25 @@ def test_actionlint_rejects_a_node20_action(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "actions/checkout@v4" in result.stdout
     assert "node20" in result.stdout
+
+
+def test_actionlint_checks_the_inputs_of_the_local_actions(tmp_path):
+    """The fan-out jobs share two local actions; calling one with an input it lacks is an error."""
+    (tmp_path / ".git").mkdir()  # actionlint finds local actions from the repository's root
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "actions").symlink_to(WORKFLOW_DIR.parent / "actions")
+    workflow = tmp_path / ".github" / "workflows" / "job.yaml"
+    workflow.write_text(
+        "on: pull_request\n"
+        "jobs:\n"
+        "  model:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v7\n"
+        "      - uses: ./.github/actions/prepare-job\n"
+        "        with:\n"
+        "          gatherr: \"false\"\n"
+    )
+    result = lint(workflow, cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'input "gatherr" is not defined in action "prepare a fan-out job"' in result.stdout

@@ -216,30 +216,38 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def training_stages(params: dict, name: str) -> set[str]:
+    """The stages model ``name`` needs after the data is prepared.
+
+    A zoo model's: the vectorizing of its features, pretraining (when it starts
+    from the pretrained module) and its training. An ensemble's: those of every
+    member, and its own stage.
+    """
+    ensemble = (params.get("ensembles") or {}).get(name)
+    if ensemble is not None:
+        return {name}.union(*(training_stages(params, member) for member in ensemble["members"]))
+    group = "models" if name in (params.get("models") or {}) else "hub_models"
+    block = params[group][name]
+    needed = {f"vectorize@{block['features']}", f"{'train' if group == 'models' else 'train_hub'}@{name}"}
+    if str(block.get("handle", "")).startswith("models/hub/"):
+        needed.add("pretrain")
+    return needed
+
+
 def our_rows(params: dict, training: dict, stages: list[dict]) -> dict:
     """Every IMDB model's accuracy and the training time it needs.
 
-    A zoo model's is its train time. An ensemble's is every stage its members
-    need after the data is prepared, from this run's stage times: the vectorizing
-    of their features, pretraining (for members on the pretrained module),
-    their training, and the ensemble's own stage.
+    A zoo model's is its train time. An ensemble's is every stage it needs after
+    the data is prepared (``training_stages``), from this run's stage times.
     """
     board = leaderboard("imdb")
     seconds_of = {row["stage"]: row["seconds"] for row in stages or []}
     rows = {}
     for name in imdb_models(params):
-        ensemble = (params.get("ensembles") or {}).get(name)
-        if ensemble is None:
+        if name not in (params.get("ensembles") or {}):
             rows[name] = {"accuracy": board[name]["accuracy"], "train_seconds": training[name]["train_seconds"]}
             continue
-        needed = {name}
-        for member in ensemble["members"]:
-            group = "models" if member in (params.get("models") or {}) else "hub_models"
-            block = params[group][member]
-            needed |= {f"vectorize@{block['features']}", f"{'train' if group == 'models' else 'train_hub'}@{member}"}
-            if str(block.get("handle", "")).startswith("models/hub/"):
-                needed.add("pretrain")
-        parts = {stage: seconds_of[stage] for stage in sorted(needed) if stage in seconds_of}
+        parts = {stage: seconds_of[stage] for stage in sorted(training_stages(params, name)) if stage in seconds_of}
         rows[name] = {"accuracy": board[name]["accuracy"], "train_seconds": round(sum(parts.values()), 1),
                       "stages": parts}
     return dict(sorted(rows.items(), key=lambda item: -item[1]["accuracy"]))

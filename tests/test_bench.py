@@ -68,3 +68,16 @@ def test_the_readme_section_between_the_markers_is_replaced(tmp_path, monkeypatc
     monkeypatch.setattr(bench, "README", readme)
     bench.update_readme("| new | table |\n")
     assert readme.read_text() == f"intro\n{bench.MARKERS[0]}\n| new | table |\n{bench.MARKERS[1]}\noutro\n"
+
+
+def test_an_ensemble_needs_every_stage_its_members_need_and_its_own():
+    params = {
+        "models": {"ngram": {"features": "ngrams_1to3"}},
+        "hub_models": {"cnn": {"features": "words_20k", "handle": "models/hub/pretrained"},
+                       "online": {"features": "raw_text", "handle": "https://tfhub.dev/google/nnlm-en-dim50/2"}},
+        "ensembles": {"ensemble": {"members": ["ngram", "cnn", "online"]}},
+    }
+    assert bench.training_stages(params, "online") == {"vectorize@raw_text", "train_hub@online"}
+    assert bench.training_stages(params, "ensemble") == {
+        "ensemble", "vectorize@ngrams_1to3", "train@ngram", "vectorize@words_20k", "train_hub@cnn", "pretrain",
+        "vectorize@raw_text", "train_hub@online"}

@@ -65,18 +65,15 @@ def test_workflow_passes_actionlint(workflow):
     assert result.returncode == 0, f"actionlint {workflow.name}:\n{result.stdout}{result.stderr}"
 
 
+def one_job_workflow(path: Path, steps: str) -> Path:
+    """A pull-request workflow of one job with these ``steps`` (YAML, indented as list items)."""
+    path.write_text("on: pull_request\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n" + steps)
+    return path
+
+
 def test_actionlint_rejects_a_node20_action(tmp_path):
     """The check above can fail: a workflow pinning a Node 20 action is an error."""
-    workflow = tmp_path / "old.yaml"
-    workflow.write_text(
-        "on: pull_request\n"
-        "jobs:\n"
-        "  build:\n"
-        "    runs-on: ubuntu-latest\n"
-        "    steps:\n"
-        "      - uses: actions/checkout@v4\n"
-        "      - run: echo hello\n"
-    )
+    workflow = one_job_workflow(tmp_path / "old.yaml", "      - uses: actions/checkout@v4\n      - run: echo hello\n")
     result = lint(workflow, cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "actions/checkout@v4" in result.stdout
@@ -88,18 +85,11 @@ def test_actionlint_checks_the_inputs_of_the_local_actions(tmp_path):
     (tmp_path / ".git").mkdir()  # actionlint finds local actions from the repository's root
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "actions").symlink_to(WORKFLOW_DIR.parent / "actions")
-    workflow = tmp_path / ".github" / "workflows" / "job.yaml"
-    workflow.write_text(
-        "on: pull_request\n"
-        "jobs:\n"
-        "  model:\n"
-        "    runs-on: ubuntu-latest\n"
-        "    steps:\n"
-        "      - uses: actions/checkout@v7\n"
-        "      - uses: ./.github/actions/prepare-job\n"
-        "        with:\n"
-        "          gatherr: \"false\"\n"
-    )
+    workflow = one_job_workflow(tmp_path / ".github" / "workflows" / "job.yaml",
+                                "      - uses: actions/checkout@v7\n"
+                                "      - uses: ./.github/actions/prepare-job\n"
+                                "        with:\n"
+                                "          gatherr: \"false\"\n")
     result = lint(workflow, cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert 'input "gatherr" is not defined in action "prepare a fan-out job"' in result.stdout

@@ -130,19 +130,17 @@ def test_jobs_on_separate_machines_meet_through_the_remote_and_their_collections
         log.touch()
         monkeypatch.setenv("RUN_LOG", str(log))
         if gather:
-            fanout_cli(machine, "gather", str(collected))
+            fanout.gather(machine, collected)
         subprocess.run([sys.executable, "-m", "dvc", "repro", "--pull", "--allow-missing", "-q", *stages], cwd=machine, check=True,
                        env=os.environ)
         subprocess.run([sys.executable, "-m", "dvc", "push", "-q", "--run-cache", *stages], cwd=machine, check=True)
         ran[name] = log.read_text().split()
         return machine
 
-    job("shared", ["prepare"], gather=False)
-    fanout_cli(tmp_path / "machine-shared", "collect", "shared", str(collected))
+    fanout_cli(job("shared", ["prepare"], gather=False), "collect", "shared", str(collected))  # as the workflow calls it
     for unit in ("a", "b", "e"):
         stages = fanout.job_stages(plan, unit)
-        machine = job(unit, stages)
-        fanout_cli(machine, "collect", unit, str(collected))
+        fanout.collect(job(unit, stages), stages, collected / unit)
     final = job("final", [])  # the report job: the whole pipeline, after gathering every job
 
     assert ran == {"shared": ["prepare"], "a": ["train@a"], "b": ["train@b"], "e": ["e"], "final": ["board"]}

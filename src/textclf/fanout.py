@@ -56,7 +56,7 @@ def unit_of(stage: str, params: dict) -> str | None:
     if not key and name in (params.get(ENSEMBLE_BLOCK) or {}):
         return name
     if name == TRANSFER_STAGE and key:
-        setup = key.rsplit("-", 1)[0]  # a cell is <setup>-<training size>
+        setup = key.rsplit("-", 1)[0]  # a cell is <setup>-<training size> (transfer.cell_name)
         return f"{TRANSFER_STAGE}-{setup}"
     return None
 
@@ -133,10 +133,10 @@ def uncached_outputs(project: Path, stages: list[str]) -> list[str]:
 
 
 def read_lock(project: Path) -> dict:
+    """The project's dvc.lock; an empty one where no stage has run yet."""
     path = project / LOCK
-    if not path.is_file():
-        return {"schema": "2.0", "stages": {}}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {"schema": "2.0", "stages": {}}
+    lock = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return lock or {"schema": "2.0", "stages": {}}
 
 
 def collect(project: Path, stages: list[str], into: Path) -> None:

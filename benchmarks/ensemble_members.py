@@ -68,20 +68,22 @@ def main() -> None:
     logits = {"validation": ensembles.member_logits(every, validation["text"].tolist()),
               "test": ensembles.member_logits(every, test["text"].tolist())}
     units = task.units
-    columns = {name: slice(i * units, (i + 1) * units) for i, name in enumerate(names)}
-    alone = {name: float(np.mean(task.predicted(task.probabilities(logits["test"][:, columns[name]])) == test_labels))
-             for name in names}
+    columns = {name: np.arange(i * units, (i + 1) * units) for i, name in enumerate(names)}  # each member's logits
+
+    def test_accuracy(test_logits: np.ndarray) -> float:
+        return float(np.mean(task.predicted(task.probabilities(test_logits)) == test_labels))
+
+    alone = {name: test_accuracy(logits["test"][:, columns[name]]) for name in names}
     correlation = np.corrcoef(logits["test"].T) if units == 1 else None
 
     seconds = stage_seconds()
     rows = []
     for size in range(2, len(names) + 1):
         for members in itertools.combinations(names, size):
-            picked = np.concatenate([np.arange(len(names) * units)[columns[name]] for name in members])
+            picked = np.concatenate([columns[name] for name in members])
             seed_everything(hparams["seed"])
             combiner, _ = ensembles.fit_combiner(logits["validation"][:, picked], validation_labels, task, hparams)
-            test_logits = combiner.predict(logits["test"][:, picked], batch_size=4096, verbose=0)
-            accuracy = float(np.mean(task.predicted(task.probabilities(test_logits)) == test_labels))
+            accuracy = test_accuracy(combiner.predict(logits["test"][:, picked], batch_size=4096, verbose=0))
             needed = set().union(*(training_stages(params, member) for member in members)) | {args.ensemble}
             cost = sum(seconds.get(stage, np.nan) for stage in needed)
             rows.append({"members": list(members), "test_accuracy": round(accuracy, 5),

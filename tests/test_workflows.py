@@ -81,7 +81,7 @@ def test_actionlint_rejects_a_node20_action(tmp_path):
 
 
 def test_actionlint_checks_the_inputs_of_the_local_actions(tmp_path):
-    """The fan-out jobs share two local actions; calling one with an input it lacks is an error."""
+    """The fan-out jobs share local actions; calling one with an input it lacks is an error."""
     (tmp_path / ".git").mkdir()  # actionlint finds local actions from the repository's root
     (tmp_path / ".github" / "workflows").mkdir(parents=True)
     (tmp_path / ".github" / "actions").symlink_to(WORKFLOW_DIR.parent / "actions")

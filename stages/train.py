@@ -1,10 +1,15 @@
-"""Stage train@<model>: fit one model of the zoo with early stopping, logging each epoch with DVCLive."""
+"""Stage train@<model>: fit one model of the zoo with early stopping, logging each epoch with DVCLive.
+
+Under training.distribution: multi_worker every worker of the cluster runs this
+script with its own TF_CONFIG; they train together and only the chief writes.
+"""
 
 import argparse
+import tempfile
 import time
 from pathlib import Path
 
-from textclf import artifacts, models, tasks, training, vectorizing
+from textclf import artifacts, distribute, models, tasks, training, vectorizing
 from textclf import params as p
 from textclf.errors import run_stage
 from textclf.outputs import live_directory, staged_outputs, write_json
@@ -19,19 +24,34 @@ def main() -> None:
     name = parser.parse_args().name
     params = p.read_params()
     spec, hparams = models.checked_model_params(params, name)
+    settings = distribute.checked_settings(params)
+    distribute.check_supported(name, spec.features, settings)
     task = tasks.task_of(params, hparams["dataset"])
     feature_dir = FEATURES / hparams["features"]
     width = vectorizing.input_width(feature_dir, spec.features)
 
+    strategy = distribute.start(settings)
     seed_everything(hparams["seed"])
-    print(f"train@{name}: {hparams['architecture']} on {device_summary()}")
+    print(f"train@{name}: {hparams['architecture']} on {device_summary()}, {distribute.describe(settings, strategy)}")
+
+    def train(callbacks: tuple):
+        return training.train_model(
+            spec, hparams, width, vectorizing.load_split(feature_dir, "train"),
+            vectorizing.load_split(feature_dir, "validation"), task, callbacks=callbacks,
+            vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features), strategy=strategy,
+        )
+
+    if not distribute.is_chief(strategy):
+        model, _, _ = train(callbacks=())
+        # Reading replicated variables is a collective op that every worker joins: save as the chief does, then drop it.
+        with tempfile.TemporaryDirectory() as scratch:
+            artifacts.save_keras_model(model, Path(scratch) / "model.keras")
+            artifacts.weights_digest(model)
+        print(f"train@{name}: this worker's part is done; the chief writes the model and its metrics")
+        return
     with live_directory(f"metrics/models/{name}/train") as live_dir:
         started = time.perf_counter()
-        model, rows, best_epoch = training.train_model(
-            spec, hparams, width, vectorizing.load_split(feature_dir, "train"),
-            vectorizing.load_split(feature_dir, "validation"), task, callbacks=(training.live_logger(live_dir),),
-            vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features),
-        )
+        model, rows, best_epoch = train(callbacks=(training.live_logger(live_dir),))
         seconds = time.perf_counter() - started
         with staged_outputs(f"models/{name}/model.keras", f"metrics/timings/{name}.json") as (model_tmp, timing_tmp):
             artifacts.save_keras_model(model, model_tmp)
@@ -49,7 +69,8 @@ def main() -> None:
                 "train": {"loss": round(best["loss"], 6), "accuracy": round(best["accuracy"], 6)},
                 "eval": {"loss": round(best["val_loss"], 6), "accuracy": round(best["val_accuracy"], 6)},
             })
-            write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary()})
+            write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary(),
+                                    "replicas": strategy.num_replicas_in_sync})
     print(f"train@{name}: kept epoch {best_epoch} of {len(rows)}, val accuracy {best['val_accuracy']:.4f}, {seconds:.0f} s")
 
 

@@ -29,6 +29,9 @@ TRAINING_SCHEMA: dict[str, p.Check] = {
     "learning_rate": p.positive_float,
     "patience": p.non_negative_int,
 }
+# Logits stay float32 under a mixed-precision policy (textclf.distribute): the loss's sigmoid or softmax
+# loses too much in 16 bits. The n-gram models are float32 throughout (their input is a sparse float32 bag).
+LOGITS_DTYPE = "float32"
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def build_bow_mean(hparams: dict, vocab_size: int, units: int) -> keras.Model:
             keras.layers.Embedding(vocab_size, hparams["embedding_dim"], mask_zero=hparams["mask_padding"]),
             keras.layers.GlobalAveragePooling1D(),
             keras.layers.Dense(hparams["hidden_units"], activation="relu"),
-            keras.layers.Dense(units, name="logit"),
+            keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE),
         ],
         name="bow_mean",
     )
@@ -73,7 +76,7 @@ def build_bilstm(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     layers.append(keras.layers.Dense(hparams["hidden_units"], activation="relu"))
     if hparams["dropout"]:
         layers.append(keras.layers.Dropout(hparams["dropout"]))
-    layers.append(keras.layers.Dense(units, name="logit"))
+    layers.append(keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE))
     return keras.Sequential(layers, name="bilstm")
 
 
@@ -103,14 +106,15 @@ def build_ngram(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     inputs = keras.Input(shape=(vocab_size,), sparse=True, name="ngram_bag")
     regularizer = keras.regularizers.l2(hparams["l2"]) if hparams["l2"] else None
     if hparams["weighting"] != "naive_bayes":
-        logits = keras.layers.Dense(units, kernel_regularizer=regularizer, name="logit")(inputs)
+        logits = keras.layers.Dense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
     elif units == 1:
-        scaled = NaiveBayesScale(name="nb_scale")(inputs)
-        logits = keras.layers.Dense(1, kernel_regularizer=regularizer, name="logit")(scaled)
+        scaled = NaiveBayesScale(name="nb_scale", dtype=LOGITS_DTYPE)(inputs)
+        logits = keras.layers.Dense(1, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(scaled)
     else:
-        heads = [keras.layers.Dense(1, kernel_regularizer=regularizer, name=f"logit_{k}")(NaiveBayesScale(name=f"nb_scale_{k}")(inputs))
+        heads = [keras.layers.Dense(1, kernel_regularizer=regularizer, name=f"logit_{k}", dtype=LOGITS_DTYPE)(
+                     NaiveBayesScale(name=f"nb_scale_{k}", dtype=LOGITS_DTYPE)(inputs))
                  for k in range(units)]
-        logits = keras.layers.Concatenate(name="logit")(heads)
+        logits = keras.layers.Concatenate(name="logit", dtype=LOGITS_DTYPE)(heads)
     return keras.Model(inputs, logits, name="ngram")
 
 
@@ -145,7 +149,7 @@ def build_hub_dnn(hparams: dict, width: int, units: int) -> keras.Model:
 
     layers = [hub.KerasLayer(hparams["handle"], input_shape=[], dtype=tf.string, trainable=hparams["trainable"], name="embedding")]
     layers += [keras.layers.Dense(units, activation="relu") for units in hparams["hidden_units"]]
-    layers.append(keras.layers.Dense(units, name="logit"))
+    layers.append(keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE))
     return keras.Sequential(layers, name="hub_dnn")
 
 
@@ -164,7 +168,7 @@ def build_cnn(hparams: dict, vocab_size: int, units: int) -> keras.Model:
             keras.layers.Conv1D(hparams["filters"], hparams["kernel_size"], activation="relu", padding="same"),
             keras.layers.GlobalMaxPooling1D(),
             keras.layers.Dropout(hparams["dropout"]),
-            keras.layers.Dense(units, name="logit"),
+            keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE),
         ],
         name="cnn",
     )

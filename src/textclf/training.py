@@ -35,7 +35,10 @@ def make_dataset(
     if shuffle_seed is not None:
         # A full-size buffer is a true shuffle; the seed fixes every epoch's order.
         dataset = dataset.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return kind.batch(dataset, batch_size, bucket_by_length, arrays)
+    options = tf.data.Options()
+    # The splits are arrays in memory, not files: under a multi-worker strategy each worker takes its share of every batch.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return kind.batch(dataset, batch_size, bucket_by_length, arrays).with_options(options)
 
 
 def compile_model(model: keras.Model, learning_rate: float, task: Task) -> None:
@@ -93,24 +96,28 @@ def read_live_history(directory: Path) -> list[dict]:
 
 
 def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple, task: Task,
-                callbacks: tuple = (), vocabulary: list[str] | None = None) -> tuple[keras.Model, list[dict], int]:
+                callbacks: tuple = (), vocabulary: list[str] | None = None,
+                strategy: tf.distribute.Strategy | None = None) -> tuple[keras.Model, list[dict], int]:
     """Build, initialize, prime, compile and fit one model; the same recipe for the zoo and the transfer cells.
 
-    ``vocabulary`` is the feature set's, for models that start from pretrained word vectors.
+    ``vocabulary`` is the feature set's, for models that start from pretrained word vectors. The model's
+    variables are made in ``strategy``'s scope (textclf.distribute), and ``batch_size`` is the global batch,
+    split over its replicas.
     """
     (train_arrays, train_labels), (validation_arrays, validation_labels) = train, validation
     bucket = hparams.get("bucket_by_length", False)
     train_data = make_dataset(train_arrays, task.training_labels(train_labels), hparams["batch_size"], width,
                               hparams["seed"], bucket)
     validation_data = make_dataset(validation_arrays, task.training_labels(validation_labels), hparams["batch_size"], width)
-    model = spec.build(hparams, width, task.units)
-    if spec.initialize:
-        if vocabulary is None:
-            raise TextclfError(f"{hparams.get('architecture', 'the model')} starts from pretrained word vectors and needs its feature set's vocabulary")
-        spec.initialize(model, hparams, vocabulary)
-    if spec.prime:
-        spec.prime(model, train_arrays, task.head_targets(train_labels))
-    compile_model(model, hparams["learning_rate"], task)
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = spec.build(hparams, width, task.units)
+        if spec.initialize:
+            if vocabulary is None:
+                raise TextclfError(f"{hparams.get('architecture', 'the model')} starts from pretrained word vectors and needs its feature set's vocabulary")
+            spec.initialize(model, hparams, vocabulary)
+        if spec.prime:
+            spec.prime(model, train_arrays, task.head_targets(train_labels))
+        compile_model(model, hparams["learning_rate"], task)
     rows, best_epoch = fit(model, train_data, validation_data, hparams["epochs"], hparams["patience"], callbacks)
     return model, rows, best_epoch
 

@@ -122,6 +122,7 @@ def noop_repro(repeats: int) -> dict:
 def training_throughput(params: dict) -> dict:
     """Examples per second of every trained model, from what its train stage logged."""
     from textclf.models import checked_model_params, model_names
+    from textclf.vectorizing import open_split
 
     sizes = {}
     results = {}
@@ -129,8 +130,7 @@ def training_throughput(params: dict) -> dict:
         _, hparams = checked_model_params(params, name)
         features = Path("data/features") / hparams["features"]
         if hparams["features"] not in sizes:
-            labels = features / "train_labels.npy"
-            sizes[hparams["features"]] = len(np.load(labels)) if labels.is_file() else None
+            sizes[hparams["features"]] = open_split(features, "train").count
         train = json.loads((Path("metrics/models") / name / "train" / "metrics.json").read_text())
         seconds = json.loads((Path("metrics/timings") / f"{name}.json").read_text())["train_seconds"]
         examples = sizes[hparams["features"]] * train["epochs_run"]
@@ -253,13 +253,14 @@ def our_rows(params: dict, training: dict, stages: list[dict]) -> dict:
     return dict(sorted(rows.items(), key=lambda item: -item[1]["accuracy"]))
 
 
-def update_readme(table: str) -> None:
+def update_readme(table: str, markers: tuple[str, str] = MARKERS) -> None:
+    """Put ``table`` in README.md between the two markers."""
     text = README.read_text(encoding="utf-8")
-    start, end = (text.find(marker) for marker in MARKERS)
+    start, end = (text.find(marker) for marker in markers)
     if start < 0 or end < start:
-        print(f"bench: README.md has no {MARKERS[0]} ... {MARKERS[1]} section; the table is in {RESULTS / 'bench.md'}")
+        print(f"bench: README.md has no {markers[0]} ... {markers[1]} section; the table is in {RESULTS}")
         return
-    README.write_text(text[: start + len(MARKERS[0])] + "\n" + table + text[end:], encoding="utf-8")
+    README.write_text(text[: start + len(markers[0])] + "\n" + table + text[end:], encoding="utf-8")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ def main() -> None:
     params = p.read_params()
     spec, hparams = models.checked_model_params(params, name)
     settings = distribute.checked_settings(params)
+    shuffle_buffer = vectorizing.checked_streaming(params)["shuffle_buffer"]
     distribute.check_supported(name, spec.features, settings)
     task = tasks.task_of(params, hparams["dataset"])
     feature_dir = FEATURES / hparams["features"]
@@ -35,10 +36,12 @@ def main() -> None:
     print(f"train@{name}: {hparams['architecture']} on {device_summary()}, {distribute.describe(settings, strategy)}")
 
     def train(callbacks: tuple):
+        # Both splits stream from their shards: memory does not grow with them.
         return training.train_model(
-            spec, hparams, width, vectorizing.load_split(feature_dir, "train"),
-            vectorizing.load_split(feature_dir, "validation"), task, callbacks=callbacks,
+            spec, hparams, width, vectorizing.open_split(feature_dir, "train"),
+            vectorizing.open_split(feature_dir, "validation"), task, callbacks=callbacks,
             vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features), strategy=strategy,
+            shuffle_buffer=shuffle_buffer,
         )
 
     if not distribute.is_chief(strategy):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from textclf import hub_modules, models, tasks, training
+from textclf import hub_modules, models, tasks, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, seed_everything
 
@@ -98,7 +98,7 @@ def test_model_trains_saves_and_reloads(architecture, task, tmp_path, tiny_modul
     if spec.initialize:
         spec.initialize(model, hparams, VOCABULARY)
     if spec.prime:
-        spec.prime(model, arrays, task.head_targets(labels))
+        spec.prime(model, [(arrays, task.head_targets(labels))])
     training.compile_model(model, learning_rate=0.01, task=task)
     targets = task.training_labels(labels)
     data = training.make_dataset(arrays, targets, 32, WIDTH, shuffle_seed=3, bucket_by_length=hparams.get("bucket_by_length", True))
@@ -145,7 +145,7 @@ def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest()
     tokens, labels = separable_data(n=90, classes=3)
     arrays = as_features("ngrams", tokens)
     model = models.build_ngram(HPARAMS["ngram"], WIDTH, 3)
-    models.prime_naive_bayes(model, arrays, THREE_CLASSES.head_targets(labels))
+    models.prime_naive_bayes(model, [(arrays, THREE_CLASSES.head_targets(labels))])
     scales = [layer for layer in model.layers if isinstance(layer, models.NaiveBayesScale)]
     assert [layer.name for layer in scales] == ["nb_scale_0", "nb_scale_1", "nb_scale_2"]
     for k in range(3):
@@ -156,6 +156,14 @@ def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest()
         assert ratios[k] > 0 > max(r for head, r in enumerate(ratios) if head != k)
         assert model.get_layer(f"logit_{k}").kernel.shape == (WIDTH, 1)
     assert isinstance(model.get_layer("logit"), keras.layers.Concatenate)
+    # Primed a shard at a time, as a streamed split is, the ratios are the same to the bit.
+    chunked = models.build_ngram(HPARAMS["ngram"], WIDTH, 3)
+    targets = THREE_CLASSES.head_targets(labels)
+    halves = (np.arange(0, 40), np.arange(40, 90))
+    models.prime_naive_bayes(chunked, [(vectorizing.take(arrays, rows), targets[rows]) for rows in halves])
+    for k in range(3):
+        np.testing.assert_array_equal(chunked.get_layer(f"nb_scale_{k}").ratios.numpy(),
+                                      model.get_layer(f"nb_scale_{k}").ratios.numpy())
 
 
 def test_multi_label_ngram_heads_are_primed_from_their_own_label(tmp_path):
@@ -163,7 +171,7 @@ def test_multi_label_ngram_heads_are_primed_from_their_own_label(tmp_path):
     arrays = as_features("ngrams", tokens)
     spec = models.model_spec("ngram")
     model = spec.build(HPARAMS["ngram"], WIDTH, 3)
-    spec.prime(model, arrays, THREE_LABELS.head_targets(hot))
+    spec.prime(model, [(arrays, THREE_LABELS.head_targets(hot))])
     for k in range(3):
         expected = models.naive_bayes_ratios(arrays["indptr"], arrays["indices"], hot[:, k] == 1, WIDTH, alpha=1.0)
         np.testing.assert_array_equal(model.get_layer(f"nb_scale_{k}").ratios.numpy(), expected)
@@ -176,7 +184,7 @@ def test_plain_weighted_ngram_has_one_dense_head_and_nothing_to_prime():
     tokens, labels = separable_data(n=30, classes=3)
     model = models.build_ngram({"weighting": "none", "l2": 0.0}, WIDTH, 3)
     assert [layer.name for layer in model.layers] == ["ngram_bag", "logit"]
-    models.prime_naive_bayes(model, as_features("ngrams", tokens), THREE_CLASSES.head_targets(labels))  # a no-op
+    models.prime_naive_bayes(model, [(as_features("ngrams", tokens), THREE_CLASSES.head_targets(labels))])  # a no-op
     assert model.get_layer("logit").kernel.shape == (WIDTH, 3)
 
 

@@ -171,8 +171,10 @@ def test_forced_rerun_reproduces_every_byte(built):
     assert {kind(stage) for stage in ran} == {kind(stage) for stage in stages_run(first)} - {"leaderboard", "transfer-analysis"}
     changed = {line[3:] for line in git(project, "status", "--porcelain").splitlines()}
     assert {path for path in changed if not holds_timings(path)} == {"dvc.lock"}
-    committed = yaml.safe_load(git(project, "show", "HEAD:dvc.lock"))
-    assert without_timings(yaml.safe_load((project / "dvc.lock").read_text())) == without_timings(committed)
+    committed = without_timings(yaml.safe_load(git(project, "show", "HEAD:dvc.lock")))["stages"]
+    rerun = without_timings(yaml.safe_load((project / "dvc.lock").read_text()))["stages"]
+    assert rerun.keys() == committed.keys()
+    assert [stage for stage in rerun if rerun[stage] != committed[stage]] == []
     git(project, "checkout", "-q", "--", ".")
 
 

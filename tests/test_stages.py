@@ -129,7 +129,8 @@ def plot_files(project, model) -> set[str]:
 def test_every_stage_writes_its_outputs(project):
     for path in [
         "data/raw/imdb/records.parquet", "data/prepared/imdb/train.parquet", "data/prepared/imdb/unsup.parquet",
-        "data/features/words_20k/vocab.txt", "data/features/words_20k/test_tokens.npy", "models/bow_mean/model.keras",
+        "data/features/words_20k/vocab.txt", "data/features/words_20k/test.json", "data/features/words_20k/test-00000.tfrecord",
+        "models/bow_mean/model.keras",
         "metrics/models/bow_mean/train/plots/metrics/eval/loss.tsv", "metrics/models/bow_mean/train/metrics.json",
         "metrics/timings/bow_mean.json",
     ]:
@@ -316,8 +317,8 @@ def test_fetch_of_a_missing_file_or_source_is_named(fresh_project):
 def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, fragment):
     edit_params(fresh_project, block, **values)
     (fresh_project / "data/features/ngrams_1to3").mkdir(parents=True)
-    for name in ("train_indptr.npy", "vocab.txt"):
-        (fresh_project / "data/features/ngrams_1to3" / name).touch()
+    (fresh_project / "data/features/ngrams_1to3/vocab.txt").touch()
+    (fresh_project / "data/features/ngrams_1to3/train.json").write_text('{"kind": "ngrams"}')
     result = run_stage_here(fresh_project, *stage)
     assert_one_line_error(result, fragment)
     assert not (fresh_project / "models").exists() and not (fresh_project / "metrics").exists()

@@ -85,6 +85,7 @@ def test_ngram_bags_are_stored_as_csr():
     first_row = {vocabulary[i - 1] for i in indices[indptr[0] : indptr[1]]}
     assert first_row == {"great", "movie", "great movie"}
     assert list(indices[indptr[1] : indptr[2]]) == [0]  # only the out-of-vocabulary id
+    assert all(np.all(np.diff(indices[start:end]) > 0) for start, end in zip(indptr[:-1], indptr[1:]))  # sorted, once each
     empty = NGRAMS.encode(NGRAMS.vectorizer(BAGS, vocabulary), [])
     assert list(empty["indptr"]) == [0] and len(empty["indices"]) == 0
 
@@ -114,23 +115,29 @@ def test_kind_of_tells_a_splits_kind_from_its_arrays():
     assert vectorizing.kind_of({"texts": np.array([], dtype=object)}) is TEXT
 
 
-def test_inputs_of_each_kind():
+def batches_of(arrays, labels, batch_size, width):
+    return list(vectorizing.ArraySplit(arrays, labels).kind.batch(
+        vectorizing.ArraySplit(arrays, labels).examples(), batch_size, False, vectorizing.kind_of(arrays).max_length(arrays), width))
+
+
+def test_each_kinds_batches():
     tokens = np.array([[2, 3, 0], [4, 0, 0]], np.int32)
-    assert SEQUENCE.inputs({"tokens": tokens}, 2, 10) is tokens
-    bags = NGRAMS.inputs({"indptr": np.array([0, 2, 3]), "indices": np.array([1, 4, 0], np.int32)}, 2, 5)
-    assert isinstance(bags, tf.SparseTensor) and bags.dense_shape.numpy().tolist() == [2, 5]
+    [(batch, _)] = batches_of({"tokens": tokens}, np.zeros(2), 2, 10)
+    assert batch.numpy().tolist() == [[2, 3], [4, 0]]  # padded to the longest text
+    [(bags, _)] = batches_of({"indptr": np.array([0, 2, 3]), "indices": np.array([1, 4, 0], np.int32)}, np.zeros(2), 2, 5)
+    assert isinstance(bags, tf.SparseTensor) and bags.dense_shape.numpy().tolist() == [2, 5] and bags.shape[1] == 5
     assert tf.sparse.to_dense(bags).numpy().tolist() == [[0, 1, 0, 0, 1], [1, 0, 0, 0, 0]]
-    texts = TEXT.inputs({"texts": np.array(["a b", "c"], dtype=object)}, 2, 0)
+    [(texts, _)] = batches_of({"texts": np.array(["a b", "c"], dtype=object)}, np.zeros(2), 2, 0)
     assert texts.dtype == tf.string and texts.numpy().tolist() == [b"a b", b"c"]
 
 
 def test_sequence_batches_are_cut_to_their_longest_text():
     tokens = np.array([[5, 0, 0, 0], [5, 6, 0, 0], [5, 6, 7, 0], [5, 0, 0, 0]], np.int32)
-    dataset = tf.data.Dataset.from_tensor_slices((tokens, np.zeros(4, np.float32)))
-    widths = [batch.shape[1] for batch, _ in SEQUENCE.batch(dataset, 2, False, {"tokens": tokens})]
+    widths = [batch.shape[1] for batch, _ in batches_of({"tokens": tokens}, np.zeros(4, np.float32), 2, 10)]
     assert widths == [2, 3]
-    padding_only = vectorizing.cut_padding(tf.zeros((2, 4), tf.int32))
+    [(padding_only, _)] = batches_of({"tokens": np.zeros((2, 4), np.int32)}, np.zeros(2), 2, 10)
     assert padding_only.shape == (2, 1)  # never zero columns
+    assert vectorizing.cut_padding(tf.zeros((2, 4), tf.int32)).shape == (2, 1)  # as an exported model cuts them
 
 
 # Serving-time inputs ----------------------------------------------------------
@@ -150,7 +157,8 @@ def test_serving_inputs_match_what_training_read():
     vectorizer = NGRAMS.vectorizer(BAGS, vocabulary)
     served = tf.sparse.to_dense(NGRAMS.serving_inputs(vectorizer, tf.constant(texts))).numpy()
     width = vectorizing.vocabulary_size(vocabulary, "ngrams")
-    stored = tf.sparse.to_dense(NGRAMS.inputs(NGRAMS.encode(vectorizer, texts), 3, width)).numpy()
+    [(bags, _)] = batches_of(NGRAMS.encode(vectorizer, texts), np.zeros(3), 3, width)
+    stored = tf.sparse.to_dense(bags).numpy()
     np.testing.assert_array_equal(served, stored)
 
     assert TEXT.serving_inputs(None, tf.constant(texts)).numpy().tolist() == [t.encode() for t in texts]
@@ -187,9 +195,9 @@ def test_checked_features_errors_name_the_key(features, message):
 
 
 def test_splits_round_trip_and_widths(tmp_path):
-    vectorizing.save_split(tmp_path, "train", {"tokens": np.ones((2, 3), np.int32)}, np.array([0, 1]))
+    vectorizing.save_split(tmp_path, "train", [({"tokens": np.ones((2, 3), np.int32)}, np.array([0, 1]))])
     arrays, labels = vectorizing.load_split(tmp_path, "train")
-    assert set(arrays) == {"tokens"} and list(labels) == [0, 1]
+    assert set(arrays) == {"tokens"} and list(labels) == [0, 1] and arrays["tokens"].tolist() == [[1, 1, 1]] * 2
     assert vectorizing.stored_kind(tmp_path) is SEQUENCE
     vectorizing.save_vocabulary(["a", "b"], tmp_path / "vocab.txt")
     assert vectorizing.input_width(tmp_path, "sequence") == 4
@@ -202,21 +210,52 @@ def test_splits_round_trip_and_widths(tmp_path):
 def test_multi_label_labels_round_trip(tmp_path):
     csr = {"indptr": np.array([0, 1, 3]), "indices": np.array([2, 0, 1], np.int32)}
     hot = np.array([[1, 0, 1], [0, 1, 0]])
-    vectorizing.save_split(tmp_path, "train", csr, hot)
+    vectorizing.save_split(tmp_path, "train", [(csr, hot)])
     arrays, labels = vectorizing.load_split(tmp_path, "train")
     assert labels.dtype == np.int32 and labels.tolist() == hot.tolist()
-    assert list(arrays["indptr"]) == [0, 1, 3]
+    assert list(arrays["indptr"]) == [0, 1, 3] and list(arrays["indices"]) == [2, 0, 1]
     vectorizing.save_vocabulary(["a", "b"], tmp_path / "vocab.txt")
     assert vectorizing.input_width(tmp_path, "ngrams") == 3
     with pytest.raises(TextclfError, match="holds n-gram bags, but the model reads raw text"):
         vectorizing.input_width(tmp_path, "text")
 
 
-def test_text_features_round_trip_through_parquet(tmp_path):
+def test_text_features_round_trip(tmp_path):
     texts = np.array(["a review", "", "ünïcode ok"], dtype=object)
-    vectorizing.save_split(tmp_path, "train", {"texts": texts}, np.array([1, 0, 1]))
+    vectorizing.save_split(tmp_path, "train", [({"texts": texts}, np.array([1, 0, 1]))])
     arrays, labels = vectorizing.load_split(tmp_path, "train")
     assert list(arrays["texts"]) == list(texts) and list(labels) == [1, 0, 1]
     assert vectorizing.input_width(tmp_path, "text") == 0
     with pytest.raises(TextclfError, match="holds raw text, but the model reads token sequences"):
         vectorizing.input_width(tmp_path, "sequence")
+
+
+@pytest.mark.parametrize("arrays", [
+    {"tokens": np.array([[3, 4, 0], [5, 0, 0], [0, 0, 0], [6, 7, 8], [9, 0, 0]], np.int32)},
+    {"indptr": np.array([0, 2, 3, 3, 6, 7]), "indices": np.array([1, 4, 0, 2, 3, 9, 5], np.int32)},
+    {"texts": np.array(["a", "bb", "", "ccc", "d"], dtype=object)},
+], ids=["sequence", "ngrams", "text"])
+def test_a_split_in_shards_streams_and_loads_as_the_arrays_it_was_written_from(tmp_path, arrays):
+    """Written a shard per chunk, a split reads back whole as the same arrays, and streams the same examples in order."""
+    labels = np.array([1, 0, 1, 1, 0], np.int32)
+    kind = vectorizing.kind_of(arrays)
+    chunks = [(kind.take(arrays, np.arange(0, 2)), labels[:2]), (kind.take(arrays, np.arange(2, 5)), labels[2:])]
+    assert vectorizing.save_split(tmp_path, "train", chunks) == 5
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["train-00000.tfrecord", "train-00001.tfrecord", "train.json"]
+    loaded, loaded_labels = vectorizing.load_split(tmp_path, "train")
+    assert loaded.keys() == arrays.keys() and loaded_labels.tolist() == labels.tolist()
+    for name in arrays:
+        assert loaded[name].tolist() == arrays[name].tolist()
+    stored = vectorizing.open_split(tmp_path, "train")
+    assert stored.count == 5 and stored.examples().cardinality().numpy() == 5
+    streamed = [(np.asarray(example).tolist(), int(label)) for example, label in stored.examples().as_numpy_iterator()]
+    in_memory = [(np.asarray(example).tolist(), int(label))
+                 for example, label in vectorizing.ArraySplit(arrays, labels).examples().as_numpy_iterator()]
+    assert streamed == in_memory
+
+
+def test_an_empty_split_is_one_empty_shard_that_loads_empty(tmp_path):
+    vectorizing.save_split(tmp_path, "test", [({"tokens": np.zeros((0, 4), np.int32)}, np.zeros((0, 3), np.int32))])
+    arrays, labels = vectorizing.load_split(tmp_path, "test")
+    assert arrays["tokens"].shape == (0, 4) and labels.shape == (0, 3)
+    assert list(vectorizing.open_split(tmp_path, "test").examples()) == []

@@ -10,7 +10,7 @@ one architecture are just more blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -39,9 +39,9 @@ class ModelSpec:
     build: Callable[[dict, int, int], keras.Model]  # (hparams, input width, output units)
     features: str  # the feature kind it reads: "sequence" or "ngrams"
     schema: dict[str, p.Check] = field(default_factory=dict)
-    # Fits what the model derives from training data before gradient descent,
-    # given the [n, units] booleans of which head each example is positive for.
-    prime: Callable[[keras.Model, dict, np.ndarray], None] | None = None
+    # Fits what the model derives from training data before gradient descent, given chunks of
+    # (arrays, [n, units] booleans of which head each example is positive for).
+    prime: Callable[[keras.Model, Iterable[tuple[dict, np.ndarray]]], None] | None = None
     # Sets weights from outside the training data before training (pretrained word
     # vectors), given the hyper-parameters and the feature set's vocabulary.
     initialize: Callable[[keras.Model, dict, list[str]], None] | None = None
@@ -118,25 +118,41 @@ def build_ngram(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     return keras.Model(inputs, logits, name="ngram")
 
 
-def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, positives: np.ndarray, width: int, alpha: float) -> np.ndarray:
-    """log( (alpha + count in positives) / |.|_1  over  (alpha + count in negatives) / |.|_1 ).
-
-    ``positives`` marks the examples of the class the ratios are for.
-    """
+def class_counts(indptr: np.ndarray, indices: np.ndarray, positives: np.ndarray, width: int) -> np.ndarray:
+    """[2, width]: how many examples of the class (``positives``) and of the rest hold each n-gram."""
     rows = np.repeat(np.arange(len(positives)), np.diff(indptr))
     positive = positives[rows].astype(bool)
-    p_counts = alpha + np.bincount(indices[positive], minlength=width)
-    q_counts = alpha + np.bincount(indices[~positive], minlength=width)
+    return np.stack([np.bincount(indices[positive], minlength=width), np.bincount(indices[~positive], minlength=width)])
+
+
+def log_count_ratios(counts: np.ndarray, alpha: float) -> np.ndarray:
+    """log( (alpha + count in positives) / |.|_1  over  (alpha + count in negatives) / |.|_1 ), from ``class_counts``."""
+    p_counts, q_counts = alpha + counts[0], alpha + counts[1]
     return np.log((p_counts / p_counts.sum()) / (q_counts / q_counts.sum())).astype(np.float32)
 
 
-def prime_naive_bayes(model: keras.Model, arrays: dict, positives: np.ndarray) -> None:
-    """Set each head's ratios from the examples that are positive for it (no layer: plain weighting)."""
+def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, positives: np.ndarray, width: int, alpha: float) -> np.ndarray:
+    """The log-count ratios of one class over examples in memory."""
+    return log_count_ratios(class_counts(indptr, indices, positives, width), alpha)
+
+
+def prime_naive_bayes(model: keras.Model, chunks) -> None:
+    """Set each head's ratios from the examples that are positive for it (no layer: plain weighting).
+
+    ``chunks`` yields (arrays, [n, units] positives) a part of the train split at a time, so the counts
+    of a split streamed from its shards never need it whole in memory.
+    """
     scales = [layer for layer in model.layers if isinstance(layer, NaiveBayesScale)]
+    if not scales:
+        return
+    width = scales[0].ratios.shape[0]
+    counts = np.zeros((len(scales), 2, width), np.int64)
+    for arrays, positives in chunks:
+        for head in range(len(scales)):
+            counts[head] += class_counts(arrays["indptr"], arrays["indices"], positives[:, head], width)
     for head, scale in enumerate(scales):
         # alpha = 1 is Laplace smoothing, as in the NBSVM paper.
-        ratios = naive_bayes_ratios(arrays["indptr"], arrays["indices"], positives[:, head], scale.ratios.shape[0], alpha=1.0)
-        scale.ratios.assign(ratios)
+        scale.ratios.assign(log_count_ratios(counts[head], alpha=1.0))
 
 
 def build_hub_dnn(hparams: dict, width: int, units: int) -> keras.Model:

@@ -29,16 +29,28 @@ def make_dataset(
     shuffle_seed: int | None = None,
     bucket_by_length: bool = False,
 ):
-    """A batched tf.data pipeline over one split's features, batched as their kind needs."""
-    kind = vectorizing.kind_of(arrays)
-    dataset = tf.data.Dataset.from_tensor_slices((kind.inputs(arrays, len(labels), width), labels))
+    """A batched tf.data pipeline over one split's arrays in memory (labels as given), batched as their kind needs."""
+    return split_dataset(vectorizing.ArraySplit(arrays, labels), batch_size, width, shuffle_seed, bucket_by_length)
+
+
+def split_dataset(split, batch_size: int, width: int, shuffle_seed: int | None = None, bucket_by_length: bool = False,
+                  shuffle_buffer: int | None = None, label_dtype=None):
+    """A batched tf.data pipeline over a split in memory or streamed from its shards.
+
+    The shuffle buffer holds ``shuffle_buffer`` examples (all of them by default); one at least as large
+    as the split is a true shuffle, and the seed fixes every epoch's order.
+    """
+    dataset = split.examples()
+    if label_dtype is not None:
+        dataset = dataset.map(lambda example, label: (example, tf.cast(label, label_dtype)))
     if shuffle_seed is not None:
-        # A full-size buffer is a true shuffle; the seed fixes every epoch's order.
-        dataset = dataset.shuffle(len(labels), seed=shuffle_seed, reshuffle_each_iteration=True)
+        buffer = split.count if shuffle_buffer is None else min(shuffle_buffer, split.count)
+        dataset = dataset.shuffle(max(buffer, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
     options = tf.data.Options()
-    # The splits are arrays in memory, not files: under a multi-worker strategy each worker takes its share of every batch.
+    # The splits are arrays or one stream, not files a worker could own: under a multi-worker strategy each
+    # worker takes its share of every batch.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return kind.batch(dataset, batch_size, bucket_by_length, arrays).with_options(options)
+    return split.kind.batch(dataset, batch_size, bucket_by_length, split.max_length, width).with_options(options)
 
 
 def compile_model(model: keras.Model, learning_rate: float, task: Task) -> None:
@@ -95,20 +107,23 @@ def read_live_history(directory: Path) -> list[dict]:
     return [{"epoch": epoch, **{key: columns[key][epoch] for key in LOGGED_METRICS}} for epoch in epochs]
 
 
-def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple, task: Task,
+def train_model(spec, hparams: dict, width: int, train, validation, task: Task,
                 callbacks: tuple = (), vocabulary: list[str] | None = None,
-                strategy: tf.distribute.Strategy | None = None) -> tuple[keras.Model, list[dict], int]:
+                strategy: tf.distribute.Strategy | None = None,
+                shuffle_buffer: int | None = None) -> tuple[keras.Model, list[dict], int]:
     """Build, initialize, prime, compile and fit one model; the same recipe for the zoo and the transfer cells.
 
+    ``train`` and ``validation`` are (arrays, labels) in memory or splits streamed from their shards
+    (``vectorizing.open_split``), shuffled through a buffer of ``shuffle_buffer`` examples.
     ``vocabulary`` is the feature set's, for models that start from pretrained word vectors. The model's
     variables are made in ``strategy``'s scope (textclf.distribute), and ``batch_size`` is the global batch,
     split over its replicas.
     """
-    (train_arrays, train_labels), (validation_arrays, validation_labels) = train, validation
-    bucket = hparams.get("bucket_by_length", False)
-    train_data = make_dataset(train_arrays, task.training_labels(train_labels), hparams["batch_size"], width,
-                              hparams["seed"], bucket)
-    validation_data = make_dataset(validation_arrays, task.training_labels(validation_labels), hparams["batch_size"], width)
+    train, validation = vectorizing.as_split(train), vectorizing.as_split(validation)
+    label_dtype = task.training_labels(np.zeros(0, np.int32)).dtype
+    train_data = split_dataset(train, hparams["batch_size"], width, hparams["seed"], hparams.get("bucket_by_length", False),
+                               shuffle_buffer, label_dtype)
+    validation_data = split_dataset(validation, hparams["batch_size"], width, label_dtype=label_dtype)
     with (strategy or tf.distribute.get_strategy()).scope():
         model = spec.build(hparams, width, task.units)
         if spec.initialize:
@@ -116,7 +131,7 @@ def train_model(spec, hparams: dict, width: int, train: tuple, validation: tuple
                 raise TextclfError(f"{hparams.get('architecture', 'the model')} starts from pretrained word vectors and needs its feature set's vocabulary")
             spec.initialize(model, hparams, vocabulary)
         if spec.prime:
-            spec.prime(model, train_arrays, task.head_targets(train_labels))
+            spec.prime(model, ((arrays, task.head_targets(labels)) for arrays, labels in train.chunks()))
         compile_model(model, hparams["learning_rate"], task)
     rows, best_epoch = fit(model, train_data, validation_data, hparams["epochs"], hparams["patience"], callbacks)
     return model, rows, best_epoch

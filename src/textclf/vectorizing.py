@@ -2,22 +2,28 @@
 
 A kind (token-id sequences, sparse n-gram bags, raw text) knows how it is
 fitted, stored, batched for training and computed inside an exported model.
-Kinds with a vocabulary fit it on the train split only; every kind is stored as
-plain files, one set per split, so each feature set is cached once by DVC and
-shared by every model that uses it.
+Kinds with a vocabulary fit it on the train split only. Every split is stored
+as TFRecord shards of one ``tf.train.Example`` per text (``<split>.json`` lists
+them), so each feature set is cached once by DVC, shared by every model that
+uses it, and read back either whole (``load_split``) or as a stream
+(``open_split``), whose memory does not grow with the corpus.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 
 from textclf import params as p
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
+
+# How vectorize@ writes splits and train@ streams them back (params.yaml `streaming`).
+STREAMING_SCHEMA = {"shard_size": p.positive_int, "shuffle_buffer": p.positive_int}
 
 STANDARDIZE = {
     "lower_and_strip_punctuation": "lower_and_strip_punctuation",
@@ -34,14 +40,23 @@ def cut_padding(tokens):
     return tokens[:, : tf.maximum(longest, 1)]
 
 
+def at_least_one_column(tokens):
+    """A batch of empty texts keeps one column of padding, as ``cut_padding`` leaves it: models need a step."""
+    return tf.pad(tokens, [[0, 0], [0, tf.maximum(1 - tf.shape(tokens)[1], 0)]])
+
+
 class FeatureKind:
-    """One kind of model input: how it is fitted, stored, batched and computed in an exported model."""
+    """One kind of model input: how it is fitted, stored, batched and computed in an exported model.
+
+    An example is one text's value in a tf.data pipeline, the same whether it
+    comes from arrays in memory or from shards: a 1-D tensor of ids, or a string.
+    """
 
     name: str
     description: str
     schema: dict[str, p.Check]
     reserved: int = 0  # ids before the vocabulary's first token
-    marker: str  # the train split's file that shows a directory holds this kind
+    array_key: str  # the array that tells an in-memory split's kind
     fits_vocabulary = True
 
     def vectorizer(self, settings: dict, vocabulary: Sequence[str] | None = None) -> keras.layers.TextVectorization:
@@ -56,26 +71,49 @@ class FeatureKind:
     def vectorizer_options(self, settings: dict) -> dict:
         raise NotImplementedError
 
-    def fit(self, settings: dict, texts: Sequence[str]) -> list[str]:
-        """Vocabulary learnt from ``texts`` alone (pass train only: no peeking at test)."""
-        if len(texts) == 0:
+    def fit(self, settings: dict, texts: Sequence[str] | tf.data.Dataset) -> list[str]:
+        """Vocabulary learnt from ``texts`` alone (pass train only: no peeking at test).
+
+        ``texts`` is a list, or a dataset of string batches that adapt streams through.
+        """
+        batches = texts if isinstance(texts, tf.data.Dataset) else (
+            tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string)).batch(2048))
+        if next(iter(batches.unbatch().take(1)), None) is None:
             raise TextclfError("cannot fit a vocabulary on an empty train split")
         vectorizer = self.vectorizer(settings)
-        vectorizer.adapt(tf.data.Dataset.from_tensor_slices(list(texts)).batch(2048))
+        vectorizer.adapt(batches)
         return vectorizer.get_vocabulary()[self.reserved :]
 
     def _batches(self, vectorizer, texts: Sequence[str], batch_size: int) -> list:
-        return [vectorizer(tf.constant(list(texts[start : start + batch_size]))) for start in range(0, len(texts), batch_size)]
+        """The vectorizer's output for each batch of texts, in order; batches are encoded in parallel, one per core."""
+        if len(texts) == 0:
+            return []
+        batches = tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string)).batch(batch_size)
+        return list(batches.map(vectorizer, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
 
     def encode(self, vectorizer, texts: Sequence[str], batch_size: int = 2048) -> dict[str, np.ndarray]:
         """The arrays stored for one split."""
         raise NotImplementedError
 
-    def inputs(self, arrays: dict[str, np.ndarray], count: int, width: int):
-        """What a tf.data pipeline slices into examples."""
+    def examples(self, arrays: dict[str, np.ndarray]):
+        """What tf.data slices into one example per text."""
         raise NotImplementedError
 
-    def batch(self, dataset, batch_size: int, bucket_by_length: bool, arrays: dict[str, np.ndarray]):
+    def rows(self, arrays: dict[str, np.ndarray]) -> Iterator[tf.train.Feature]:
+        """Each text's example as a record feature, in order."""
+        raise NotImplementedError
+
+    record_feature = tf.io.VarLenFeature(tf.int64)
+
+    def parsed(self, value):
+        """One parsed record feature as the example ``examples`` yields."""
+        return value.values
+
+    def arrays_of(self, value, max_length: int | None) -> dict[str, np.ndarray]:
+        """The arrays of a batch of records parsed with ``record_feature``."""
+        raise NotImplementedError
+
+    def batch(self, dataset, batch_size: int, bucket_by_length: bool, max_length: int | None, width: int):
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def serving_inputs(self, vectorizer, texts):
@@ -85,11 +123,18 @@ class FeatureKind:
     def take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: array[rows] for name, array in arrays.items()}
 
+    def concatenate(self, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def max_length(self, arrays: dict[str, np.ndarray]) -> int | None:
+        """The longest example the arrays can hold (the padded width of token sequences)."""
+        return None
+
 
 class SequenceKind(FeatureKind):
-    """Token ids, padded to a fixed length on disk and cut to the longest text in each batch."""
+    """Token ids: up to ``sequence_length`` per text, stored without padding, padded to the longest text of each batch."""
 
-    name, description, marker, reserved = "sequence", "token sequences", "train_tokens.npy", 2  # padding, OOV
+    name, description, array_key, reserved = "sequence", "token sequences", "tokens", 2  # padding, OOV
     schema = {"kind": p.one_of("sequence"), "dataset": p.text, "max_tokens": p.positive_int,
               "sequence_length": p.positive_int, "standardize": p.one_of(*STANDARDIZE)}
 
@@ -102,24 +147,37 @@ class SequenceKind(FeatureKind):
         tokens = np.concatenate([b.numpy() for b in batches]) if batches else np.zeros((0, width), np.int32)
         return {"tokens": tokens.astype(np.int32)}
 
-    def inputs(self, arrays: dict[str, np.ndarray], count: int, width: int):
-        return arrays["tokens"]
+    def examples(self, arrays: dict[str, np.ndarray]):
+        # Padding is 0 and only ever trails the ids, so each text is its ids up to the last non-zero one.
+        return tf.RaggedTensor.from_tensor(arrays["tokens"], padding=0)
 
-    def batch(self, dataset, batch_size: int, bucket_by_length: bool, arrays: dict[str, np.ndarray]):
-        """Batches cut to their longest text; bucketing also groups texts of similar length,
+    def rows(self, arrays: dict[str, np.ndarray]) -> Iterator[tf.train.Feature]:
+        for tokens in arrays["tokens"]:
+            yield tf.train.Feature(int64_list=tf.train.Int64List(value=tokens[: np.count_nonzero(tokens)]))
+
+    def parsed(self, value):
+        return tf.cast(value.values, tf.int32)
+
+    def max_length(self, arrays: dict[str, np.ndarray]) -> int | None:
+        return int(arrays["tokens"].shape[1])
+
+    def arrays_of(self, value, max_length: int | None) -> dict[str, np.ndarray]:
+        tokens = tf.sparse.to_dense(value).numpy().astype(np.int32)
+        return {"tokens": np.pad(tokens, ((0, 0), (0, max_length - tokens.shape[1])))}
+
+    def batch(self, dataset, batch_size: int, bucket_by_length: bool, max_length: int | None, width: int):
+        """Batches padded to their longest text; bucketing also groups texts of similar length,
         which is what makes recurrent models affordable on a CPU."""
         if bucket_by_length:
-            length = arrays["tokens"].shape[1]
-            boundaries = [bound for bound in (32, 64, 96, 128, 192, 256, 384, 512, 768) if bound < length]
+            boundaries = [bound for bound in (32, 64, 96, 128, 192, 256, 384, 512, 768) if bound < max_length]
             dataset = dataset.bucket_by_sequence_length(
-                lambda tokens, _: tf.math.count_nonzero(tokens, dtype=tf.int32),
+                lambda tokens, _: tf.shape(tokens)[0],
                 bucket_boundaries=boundaries,
                 bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-                no_padding=True,
             )
         else:
-            dataset = dataset.batch(batch_size)
-        return dataset.map(lambda tokens, labels: (cut_padding(tokens), labels), num_parallel_calls=tf.data.AUTOTUNE,
+            dataset = dataset.padded_batch(batch_size)
+        return dataset.map(lambda tokens, labels: (at_least_one_column(tokens), labels), num_parallel_calls=tf.data.AUTOTUNE,
                            deterministic=True).prefetch(tf.data.AUTOTUNE)
 
     def serving_inputs(self, vectorizer, texts):
@@ -129,7 +187,7 @@ class SequenceKind(FeatureKind):
 class NgramKind(FeatureKind):
     """Sparse multi-hot n-gram bags, stored as CSR arrays (``indptr``, ``indices``)."""
 
-    name, description, marker, reserved = "ngrams", "n-gram bags", "train_indptr.npy", 1  # OOV only
+    name, description, array_key, reserved = "ngrams", "n-gram bags", "indptr", 1  # OOV only
     schema = {"kind": p.one_of("ngrams"), "dataset": p.text, "max_tokens": p.positive_int, "ngrams": p.positive_int,
               "standardize": p.one_of(*STANDARDIZE)}
 
@@ -139,16 +197,41 @@ class NgramKind(FeatureKind):
     def encode(self, vectorizer, texts: Sequence[str], batch_size: int = 2048) -> dict[str, np.ndarray]:
         indptr, indices = [np.zeros(1, np.int64)], []
         for batch in self._batches(vectorizer, texts, batch_size):
-            rows, columns = batch.indices.numpy().T  # row-major order: rows ascend, columns ascend within a row
+            # Row-major order (rows ascend, columns ascend within a row): in a tf.data map the bag's order is arbitrary.
+            rows, columns = tf.sparse.reorder(batch).indices.numpy().T
             counts = np.bincount(rows, minlength=batch.dense_shape[0].numpy())
             indptr.append(indptr[-1][-1] + np.cumsum(counts))
             indices.append(columns.astype(np.int32))
         return {"indptr": np.concatenate(indptr), "indices": np.concatenate(indices) if indices else np.zeros(0, np.int32)}
 
-    def inputs(self, arrays: dict[str, np.ndarray], count: int, width: int):
-        rows = np.repeat(np.arange(count, dtype=np.int64), np.diff(arrays["indptr"]))
-        indices = np.stack([rows, arrays["indices"].astype(np.int64)], axis=1)
-        return tf.SparseTensor(indices, tf.ones(len(rows), tf.float32), (count, width))
+    def examples(self, arrays: dict[str, np.ndarray]):
+        return tf.RaggedTensor.from_row_splits(arrays["indices"].astype(np.int64), arrays["indptr"].astype(np.int64))
+
+    def rows(self, arrays: dict[str, np.ndarray]) -> Iterator[tf.train.Feature]:
+        indptr, indices = arrays["indptr"], arrays["indices"]
+        for start, end in zip(indptr[:-1], indptr[1:]):
+            yield tf.train.Feature(int64_list=tf.train.Int64List(value=indices[start:end]))
+
+    def arrays_of(self, value, max_length: int | None) -> dict[str, np.ndarray]:
+        counts = np.bincount(value.indices.numpy()[:, 0], minlength=int(value.dense_shape[0]))
+        return {"indptr": np.r_[0, np.cumsum(counts)].astype(np.int64), "indices": value.values.numpy().astype(np.int32)}
+
+    def batch(self, dataset, batch_size: int, bucket_by_length: bool, max_length: int | None, width: int):
+        """Multi-hot bags as a [batch, width] SparseTensor: the stored ids are each row's columns, in order."""
+        def bags(indices, labels):
+            coordinates = tf.stack([indices.value_rowids(), indices.values], axis=1)
+            sparse = tf.SparseTensor(coordinates, tf.ones_like(indices.values, tf.float32),
+                                     tf.stack([indices.nrows(), tf.constant(width, tf.int64)]))
+            sparse.set_shape([None, width])
+            return sparse, labels
+
+        return dataset.ragged_batch(batch_size).map(bags, num_parallel_calls=tf.data.AUTOTUNE,
+                                                    deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+    def concatenate(self, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        offsets = np.cumsum([0] + [part["indptr"][-1] for part in parts[:-1]])
+        indptr = [parts[0]["indptr"][:1]] + [part["indptr"][1:] + offset for part, offset in zip(parts, offsets)]
+        return {"indptr": np.concatenate(indptr), "indices": np.concatenate([part["indices"] for part in parts])}
 
     def take(self, arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
         starts, ends = arrays["indptr"][rows], arrays["indptr"][rows + 1]
@@ -159,15 +242,27 @@ class NgramKind(FeatureKind):
 class TextKind(FeatureKind):
     """The cleaned texts as they are, for models that tokenize inside (TF Hub modules)."""
 
-    name, description, marker = "text", "raw text", "train_texts.parquet"
+    name, description, array_key = "text", "raw text", "texts"
     schema = {"kind": p.one_of("text"), "dataset": p.text}
     fits_vocabulary = False
 
     def encode(self, vectorizer, texts: Sequence[str], batch_size: int = 2048) -> dict[str, np.ndarray]:
         return {"texts": np.array(list(texts), dtype=object)}
 
-    def inputs(self, arrays: dict[str, np.ndarray], count: int, width: int):
+    def examples(self, arrays: dict[str, np.ndarray]):
         return tf.constant(arrays["texts"].tolist(), dtype=tf.string)
+
+    def rows(self, arrays: dict[str, np.ndarray]) -> Iterator[tf.train.Feature]:
+        for text in arrays["texts"]:
+            yield tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode("utf-8")]))
+
+    record_feature = tf.io.FixedLenFeature([], tf.string)
+
+    def parsed(self, value):
+        return value
+
+    def arrays_of(self, value, max_length: int | None) -> dict[str, np.ndarray]:
+        return {"texts": np.array([text.decode("utf-8") for text in value.numpy()], dtype=object)}
 
     def serving_inputs(self, vectorizer, texts):
         return texts
@@ -190,32 +285,123 @@ def checked_features(params: dict, name: str) -> tuple[FeatureKind, dict]:
 
 def kind_of(arrays: dict[str, np.ndarray]) -> FeatureKind:
     """The kind of one split's arrays, from the arrays it holds."""
-    return next(kind for kind in KINDS.values() if kind.marker.split("_", 1)[1].split(".")[0] in arrays)
+    return next(kind for kind in KINDS.values() if kind.array_key in arrays)
 
 
 def vocabulary_size(tokens: Sequence[str], kind: str = "sequence") -> int:
     return len(tokens) + KINDS[kind].reserved
 
 
-def save_split(directory: Path, split: str, arrays: dict[str, np.ndarray], labels: np.ndarray) -> None:
-    for name, array in {**arrays, "labels": labels.astype(np.int32)}.items():
-        if array.dtype == object:  # texts: parquet, as .npy would need pickle
-            pd.DataFrame({name: array}).to_parquet(directory / f"{split}_{name}.parquet", index=False)
-        else:
-            np.save(directory / f"{split}_{name}.npy", array)
+def checked_streaming(params: dict) -> dict:
+    return p.checked_block(params, "streaming", STREAMING_SCHEMA)
+
+
+@dataclass(frozen=True)
+class ArraySplit:
+    """A split held in memory: the arrays of every text and their labels."""
+
+    arrays: dict[str, np.ndarray]
+    labels: np.ndarray
+
+    @property
+    def kind(self) -> FeatureKind:
+        return kind_of(self.arrays)
+
+    @property
+    def count(self) -> int:
+        return len(self.labels)
+
+    @property
+    def max_length(self) -> int | None:
+        return self.kind.max_length(self.arrays)
+
+    def examples(self):
+        # Slices of a ragged tensor come out ragged-typed; the identity map gives them as plain tensors, as parsed records are.
+        return tf.data.Dataset.from_tensor_slices((self.kind.examples(self.arrays), self.labels)).map(
+            lambda example, label: (example, label))
+
+    def chunks(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+        yield self.arrays, self.labels
+
+
+@dataclass(frozen=True)
+class StoredSplit:
+    """A split as vectorize wrote it: TFRecord shards, read as a stream or shard by shard."""
+
+    kind: FeatureKind
+    shards: tuple[str, ...]
+    count: int
+    label_shape: tuple[int, ...]
+    max_length: int | None
+
+    def _spec(self) -> dict:
+        return {"value": self.kind.record_feature, "label": tf.io.FixedLenFeature(self.label_shape, tf.int64)}
+
+    def examples(self):
+        """(example, label) per text, in the stored order, parsed in parallel as the stream is read."""
+        spec = self._spec()
+
+        def parse(record):
+            parsed = tf.io.parse_single_example(record, spec)
+            return self.kind.parsed(parsed["value"]), tf.cast(parsed["label"], tf.int32)
+
+        records = tf.data.TFRecordDataset(tf.constant(self.shards, tf.string))
+        # A known size makes Keras iterate epochs as it does over arrays, which keeps every epoch's shuffle the same.
+        return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).apply(
+            tf.data.experimental.assert_cardinality(self.count))
+
+    def chunks(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+        """The arrays and labels of one shard at a time."""
+        spec = self._spec()
+        for shard in self.shards:
+            records = next(iter(tf.data.TFRecordDataset(shard).batch(1 << 30)), tf.constant([], tf.string))
+            parsed = tf.io.parse_example(records, spec)
+            yield self.kind.arrays_of(parsed["value"], self.max_length), parsed["label"].numpy().astype(np.int32)
+
+
+def as_split(split: tuple | ArraySplit | StoredSplit) -> ArraySplit | StoredSplit:
+    """A split given as (arrays, labels) is one in memory."""
+    return ArraySplit(*split) if isinstance(split, tuple) else split
+
+
+def save_split(directory: Path, split: str, chunks: Iterable[tuple[dict[str, np.ndarray], np.ndarray]]) -> int:
+    """Write one split, a shard per chunk of encoded texts (at least one, maybe empty), then its index
+    ``<split>.json``; returns how many texts it holds."""
+    shards, count, first = [], 0, None
+    for arrays, labels in chunks:
+        first = first or (kind_of(arrays), arrays, labels)
+        path = directory / f"{split}-{len(shards):05d}.tfrecord"
+        with tf.io.TFRecordWriter(str(path)) as writer:
+            for value, label in zip(first[0].rows(arrays), labels):
+                example = tf.train.Example(features=tf.train.Features(feature={
+                    "value": value, "label": tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(label)))}))
+                writer.write(example.SerializeToString())
+        shards.append(path.name)
+        count += len(labels)
+    if first is None:
+        raise TextclfError(f"no encoded texts given for split '{split}'")
+    kind, arrays, labels = first
+    index = {"kind": kind.name, "examples": count, "shards": shards, "label_shape": list(labels.shape[1:]),
+             "max_length": kind.max_length(arrays)}
+    (directory / f"{split}.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
+    return count
+
+
+def open_split(directory: Path, split: str) -> StoredSplit:
+    """One stored split, ready to stream."""
+    path = directory / f"{split}.json"
+    if not path.is_file():
+        raise TextclfError(f"encoded split '{split}' not found in {directory} (run `dvc repro vectorize`)")
+    index = json.loads(path.read_text(encoding="utf-8"))
+    return StoredSplit(KINDS[index["kind"]], tuple(str(directory / name) for name in index["shards"]), index["examples"],
+                       tuple(index["label_shape"]), index["max_length"])
 
 
 def load_split(directory: Path, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The arrays of one split and its labels, as ``save_split`` wrote them."""
-    labels_path = directory / f"{split}_labels.npy"
-    if not labels_path.is_file():
-        raise TextclfError(f"encoded split '{split}' not found in {directory} (run `dvc repro vectorize`)")
-    arrays = {path.stem[len(split) + 1 :]: np.load(path) for path in sorted(directory.glob(f"{split}_*.npy"))}
-    for path in sorted(directory.glob(f"{split}_*.parquet")):
-        name = path.stem[len(split) + 1 :]
-        arrays[name] = pd.read_parquet(path)[name].to_numpy(dtype=object)
-    labels = arrays.pop("labels")
-    return arrays, labels
+    """The arrays of one split and its labels, whole in memory."""
+    stored = open_split(directory, split)
+    parts = list(stored.chunks())
+    return stored.kind.concatenate([arrays for arrays, _ in parts]), np.concatenate([labels for _, labels in parts])
 
 
 def take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -241,7 +427,8 @@ def load_vectorizer(directory: Path, kind: FeatureKind, settings: dict) -> keras
 
 
 def stored_kind(directory: Path) -> FeatureKind | None:
-    return next((kind for kind in KINDS.values() if (directory / kind.marker).is_file()), None)
+    index = directory / "train.json"
+    return KINDS[json.loads(index.read_text(encoding="utf-8"))["kind"]] if index.is_file() else None
 
 
 def feature_vocabulary(directory: Path, kind: str) -> list[str] | None:

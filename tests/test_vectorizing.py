@@ -248,6 +248,9 @@ def test_a_split_in_shards_streams_and_loads_as_the_arrays_it_was_written_from(t
         assert loaded[name].tolist() == arrays[name].tolist()
     stored = vectorizing.open_split(tmp_path, "train")
     assert stored.count == 5 and stored.examples().cardinality().numpy() == 5
+    # Records in the canonical (sorted-key) serialization: the default one orders a map per process.
+    for record in tf.data.TFRecordDataset(list(stored.shards)).as_numpy_iterator():
+        assert record == tf.train.Example.FromString(record).SerializeToString(deterministic=True)
     streamed = [(np.asarray(example).tolist(), int(label)) for example, label in stored.examples().as_numpy_iterator()]
     in_memory = [(np.asarray(example).tolist(), int(label))
                  for example, label in vectorizing.ArraySplit(arrays, labels).examples().as_numpy_iterator()]

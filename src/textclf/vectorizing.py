@@ -375,7 +375,8 @@ def save_split(directory: Path, split: str, chunks: Iterable[tuple[dict[str, np.
             for value, label in zip(first[0].rows(arrays), labels):
                 example = tf.train.Example(features=tf.train.Features(feature={
                     "value": value, "label": tf.train.Feature(int64_list=tf.train.Int64List(value=np.ravel(label)))}))
-                writer.write(example.SerializeToString())
+                # A map's entries serialize in a per-process hash order unless asked: the same bytes every run.
+                writer.write(example.SerializeToString(deterministic=True))
         shards.append(path.name)
         count += len(labels)
     if first is None:

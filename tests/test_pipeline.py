@@ -213,8 +213,9 @@ def test_every_model_param_is_a_dependency_and_exp_run_sets_it(built):
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     # The whole block is the dependency, so `dvc exp run -S models.<name>.<any key>=...` reruns that model.
     task_keys = ["datasets.${item.dataset}.task", "datasets.${item.dataset}.classes"]  # the head and the loss
-    assert pipeline["train"]["do"]["params"] == ["models.${key}", *task_keys]
-    assert pipeline["train_hub"]["do"]["params"] == ["hub_models.${key}", *task_keys]
+    how = ["training", "streaming.shuffle_buffer"]  # the strategy, the precision and the shuffle window
+    assert pipeline["train"]["do"]["params"] == [*how, "models.${key}", *task_keys]
+    assert pipeline["train_hub"]["do"]["params"] == [*how, "hub_models.${key}", *task_keys]
     ran = stages_run(dvc(project, "exp", "run", "-S", "models.bow_mean.hidden_units=4"))
     # Both leaderboards read the models' blocks (which dataset each belongs to); that rerun takes seconds.
     assert ran == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", *LEADERBOARDS, *ensembles_of(project, "bow_mean")}

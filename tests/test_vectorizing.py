@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from textclf import vectorizing
+from textclf import training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import tf
 
@@ -255,6 +255,17 @@ def test_a_split_in_shards_streams_and_loads_as_the_arrays_it_was_written_from(t
     in_memory = [(np.asarray(example).tolist(), int(label))
                  for example, label in vectorizing.ArraySplit(arrays, labels).examples().as_numpy_iterator()]
     assert streamed == in_memory
+    # Shuffled as records and parsed a batch at a time, the stream gives the batches the arrays give, epoch after epoch.
+    for epoch_batches in zip(*(epochs_of(training.split_dataset(split, 2, 10, shuffle_seed=3, shuffle_buffer=3), 2)
+                               for split in (stored, vectorizing.ArraySplit(arrays, labels)))):
+        assert epoch_batches[0] == epoch_batches[1]
+
+
+def epochs_of(dataset, epochs):
+    """Each epoch's batches as plain lists (sparse bags made dense)."""
+    def plain(value):
+        return (tf.sparse.to_dense(value) if isinstance(value, tf.SparseTensor) else value).numpy().tolist()
+    return [[(plain(inputs), plain(labels)) for inputs, labels in dataset] for _ in range(epochs)]
 
 
 def test_an_empty_split_is_one_empty_shard_that_loads_empty(tmp_path):

@@ -38,19 +38,26 @@ def split_dataset(split, batch_size: int, width: int, shuffle_seed: int | None =
     """A batched tf.data pipeline over a split in memory or streamed from its shards.
 
     The shuffle buffer holds ``shuffle_buffer`` examples (all of them by default); one at least as large
-    as the split is a true shuffle, and the seed fixes every epoch's order.
+    as the split is a true shuffle, and the seed fixes every epoch's order. A stored split is shuffled
+    as serialized records and parsed a batch at a time, unless bucketing needs each text's length first;
+    either way the batches are the ones its arrays in memory would give.
     """
-    dataset = split.examples()
-    if label_dtype is not None:
-        dataset = dataset.map(lambda example, label: (example, tf.cast(label, label_dtype)))
+    parse_batches = isinstance(split, vectorizing.StoredSplit) and not bucket_by_length
+    dataset = split.records() if parse_batches else split.examples()
     if shuffle_seed is not None:
         buffer = split.count if shuffle_buffer is None else min(shuffle_buffer, split.count)
         dataset = dataset.shuffle(max(buffer, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
+    if parse_batches:
+        dataset = split.parsed_batches(dataset, batch_size, width)
+    else:
+        dataset = split.kind.batch(dataset, batch_size, bucket_by_length, split.max_length, width)
+    if label_dtype is not None:
+        dataset = dataset.map(lambda inputs, labels: (inputs, tf.cast(labels, label_dtype)))
     options = tf.data.Options()
     # The splits are arrays or one stream, not files a worker could own: under a multi-worker strategy each
     # worker takes its share of every batch.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return split.kind.batch(dataset, batch_size, bucket_by_length, split.max_length, width).with_options(options)
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
 def compile_model(model: keras.Model, learning_rate: float, task: Task) -> None:

@@ -114,7 +114,13 @@ class FeatureKind:
         raise NotImplementedError
 
     def batch(self, dataset, batch_size: int, bucket_by_length: bool, max_length: int | None, width: int):
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        """Batches of examples as the model takes them."""
+        return dataset.batch(batch_size)
+
+    def parsed_batch(self, value, width: int):
+        """The model's input from a batch of records parsed at once with ``record_feature``: the same batch
+        ``batch`` makes of their examples."""
+        return value
 
     def serving_inputs(self, vectorizer, texts):
         """The model's input computed from a batch of strings, inside the exported graph."""
@@ -178,7 +184,11 @@ class SequenceKind(FeatureKind):
         else:
             dataset = dataset.padded_batch(batch_size)
         return dataset.map(lambda tokens, labels: (at_least_one_column(tokens), labels), num_parallel_calls=tf.data.AUTOTUNE,
-                           deterministic=True).prefetch(tf.data.AUTOTUNE)
+                           deterministic=True)
+
+    def parsed_batch(self, value, width: int):
+        # Parsed at once, a batch's id lists are padded with 0 to its longest, as padded_batch pads them.
+        return at_least_one_column(tf.cast(tf.sparse.to_dense(value), tf.int32))
 
     def serving_inputs(self, vectorizer, texts):
         return cut_padding(vectorizer(texts))
@@ -216,17 +226,21 @@ class NgramKind(FeatureKind):
         counts = np.bincount(value.indices.numpy()[:, 0], minlength=int(value.dense_shape[0]))
         return {"indptr": np.r_[0, np.cumsum(counts)].astype(np.int64), "indices": value.values.numpy().astype(np.int32)}
 
-    def batch(self, dataset, batch_size: int, bucket_by_length: bool, max_length: int | None, width: int):
+    @staticmethod
+    def bags(indices: tf.RaggedTensor, width: int) -> tf.SparseTensor:
         """Multi-hot bags as a [batch, width] SparseTensor: the stored ids are each row's columns, in order."""
-        def bags(indices, labels):
-            coordinates = tf.stack([indices.value_rowids(), indices.values], axis=1)
-            sparse = tf.SparseTensor(coordinates, tf.ones_like(indices.values, tf.float32),
-                                     tf.stack([indices.nrows(), tf.constant(width, tf.int64)]))
-            sparse.set_shape([None, width])
-            return sparse, labels
+        coordinates = tf.stack([indices.value_rowids(), indices.values], axis=1)
+        sparse = tf.SparseTensor(coordinates, tf.ones_like(indices.values, tf.float32),
+                                 tf.stack([indices.nrows(), tf.constant(width, tf.int64)]))
+        sparse.set_shape([None, width])
+        return sparse
 
-        return dataset.ragged_batch(batch_size).map(bags, num_parallel_calls=tf.data.AUTOTUNE,
-                                                    deterministic=True).prefetch(tf.data.AUTOTUNE)
+    def batch(self, dataset, batch_size: int, bucket_by_length: bool, max_length: int | None, width: int):
+        return dataset.ragged_batch(batch_size).map(lambda indices, labels: (self.bags(indices, width), labels),
+                                                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def parsed_batch(self, value, width: int):
+        return self.bags(tf.RaggedTensor.from_sparse(value), width)
 
     def concatenate(self, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         offsets = np.cumsum([0] + [part["indptr"][-1] for part in parts[:-1]])
@@ -337,6 +351,12 @@ class StoredSplit:
     def _spec(self) -> dict:
         return {"value": self.kind.record_feature, "label": tf.io.FixedLenFeature(self.label_shape, tf.int64)}
 
+    def records(self):
+        """Each text's serialized record, in the stored order."""
+        records = tf.data.TFRecordDataset(tf.constant(self.shards, tf.string))
+        # A known size makes Keras iterate epochs as it does over arrays, which keeps every epoch's shuffle the same.
+        return records.apply(tf.data.experimental.assert_cardinality(self.count))
+
     def examples(self):
         """(example, label) per text, in the stored order, parsed in parallel as the stream is read."""
         spec = self._spec()
@@ -345,10 +365,18 @@ class StoredSplit:
             parsed = tf.io.parse_single_example(record, spec)
             return self.kind.parsed(parsed["value"]), tf.cast(parsed["label"], tf.int32)
 
-        records = tf.data.TFRecordDataset(tf.constant(self.shards, tf.string))
-        # A known size makes Keras iterate epochs as it does over arrays, which keeps every epoch's shuffle the same.
-        return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).apply(
-            tf.data.experimental.assert_cardinality(self.count))
+        return self.records().map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def parsed_batches(self, records, batch_size: int, width: int):
+        """(model input, labels) per batch of ``records``, each batch parsed in one call: parsing text by text
+        costs more than a small model's training step."""
+        spec = self._spec()
+
+        def parse(batch):
+            parsed = tf.io.parse_example(batch, spec)
+            return self.kind.parsed_batch(parsed["value"], width), tf.cast(parsed["label"], tf.int32)
+
+        return records.batch(batch_size).map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
     def chunks(self) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         """The arrays and labels of one shard at a time."""

@@ -61,12 +61,16 @@ class FeatureKind:
 
     def vectorizer(self, settings: dict, vocabulary: Sequence[str] | None = None) -> keras.layers.TextVectorization:
         """A TextVectorization for ``settings``; without a vocabulary it is ready to adapt."""
-        return keras.layers.TextVectorization(
+        vectorizer = keras.layers.TextVectorization(
             standardize=STANDARDIZE[settings["standardize"]],
-            vocabulary=list(vocabulary) if vocabulary is not None else None,
             max_tokens=None if vocabulary is not None else settings["max_tokens"],
             **self.vectorizer_options(settings),
         )
+        if vocabulary is not None:
+            # Set rather than passed in: a layer keeps a vocabulary given to its constructor as a tracked Python
+            # list, which saving a SavedModel walks item by item (minutes for a million n-grams).
+            vectorizer.set_vocabulary(list(vocabulary))
+        return vectorizer
 
     def vectorizer_options(self, settings: dict) -> dict:
         raise NotImplementedError

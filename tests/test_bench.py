@@ -1,21 +1,26 @@
 """The benchmark harness's own parts: what it measures of a process, and the table it writes."""
 
 import importlib.util
+import subprocess
 import sys
 
+import pandas as pd
 import pytest
+import yaml
 
 from conftest import PROJECT_ROOT
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "benchmarks" / "bench.py")
+def load_benchmark(name):
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-bench = load_bench()
+bench = load_benchmark("bench")
+sys.modules.setdefault("bench", bench)  # streaming.py imports it as a script would, from benchmarks/
+streaming = load_benchmark("streaming")
 
 
 def test_a_measured_command_reports_its_time_and_the_peak_memory_of_its_children():
@@ -81,3 +86,28 @@ def test_an_ensemble_needs_every_stage_its_members_need_and_its_own():
     assert bench.training_stages(params, "ensemble") == {
         "ensemble", "vectorize@ngrams_1to3", "train@ngram", "vectorize@words_20k", "train_hub@cnn", "pretrain",
         "vectorize@raw_text", "train_hub@online"}
+
+
+def test_a_scaled_project_repeats_the_prepared_tables_and_trains_a_fixed_number_of_epochs(tmp_path, monkeypatch):
+    workspace = tmp_path / "workspace"
+    (workspace / streaming.PREPARED).mkdir(parents=True)
+    for split in streaming.SPLITS:
+        pd.DataFrame({"text": [f"{split} a", f"{split} b"], "label": [0, 1]}).to_parquet(
+            workspace / streaming.PREPARED / f"{split}.parquet", index=False)
+    models = {"bow_mean": {"epochs": 30, "patience": 3}, "ngram": {"epochs": 30, "patience": 3}, "bilstm": {"epochs": 9}}
+    (workspace / "params.yaml").write_text(yaml.safe_dump({"models": models}))
+    monkeypatch.chdir(workspace)
+    project = streaming.scaled_project(tmp_path, 3, epochs=2)
+    train = pd.read_parquet(project / streaming.PREPARED / "train.parquet")
+    assert train["text"].tolist() == ["train a", "train b"] * 3 and train["label"].tolist() == [0, 1] * 3
+    params = yaml.safe_load((project / "params.yaml").read_text())["models"]
+    assert params["bow_mean"] == params["ngram"] == {"epochs": 2, "patience": 2} and params["bilstm"] == {"epochs": 9}
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True).returncode == 0
+
+
+def test_the_streaming_table_sets_the_scales_side_by_side_with_the_peak_memory_ratio():
+    def scale(texts, seconds, peak):
+        return {"labelled_texts": texts, "stages": {"train@a": {"seconds": seconds, "peak_rss_mb": peak}}}
+    results = {"machine": {"cpu": "a CPU", "cores": 2, "memory_gib": 24.0}, "epochs": 2,
+               "scales": {"10": scale(500000, 40.4, 1200), "1": scale(50000, 9.0, 1000)}}
+    assert "| `train@a` | 9 s, 1,000 MB | 40 s, 1,200 MB | 1.20x |" in streaming.markdown(results)

@@ -223,6 +223,10 @@ def test_multi_label_labels_round_trip(tmp_path):
     arrays, labels = vectorizing.load_split(tmp_path, "train")
     assert labels.dtype == np.int32 and labels.tolist() == hot.tolist()
     assert list(arrays["indptr"]) == [0, 1, 3] and list(arrays["indices"]) == [2, 0, 1]
+    # Multi-hot labels stream in their shape too, parsed a batch at a time.
+    streamed, in_memory = (epochs_of(training.split_dataset(split, 2, 3, shuffle_seed=1, label_dtype=tf.float32), 1)
+                           for split in (vectorizing.open_split(tmp_path, "train"), vectorizing.ArraySplit(csr, hot)))
+    assert streamed == in_memory and streamed[0][0][1] in (hot.tolist(), hot[::-1].tolist())
     vectorizing.save_vocabulary(["a", "b"], tmp_path / "vocab.txt")
     assert vectorizing.input_width(tmp_path, "ngrams") == 3
     with pytest.raises(TextclfError, match="holds n-gram bags, but the model reads raw text"):

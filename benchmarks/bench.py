@@ -39,6 +39,8 @@ import yaml
 RESULTS = Path("benchmarks/results")
 README = Path("README.md")
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
+# The stage that trains the models of each params.yaml block.
+TRAIN_STAGES = {"models": "train", "hub_models": "train_hub", "self_trained": "train_self"}
 PACKAGES = ("tensorflow", "tf-keras", "tensorflow-hub", "dvc", "gensim", "scikit-learn", "numpy")
 
 
@@ -122,18 +124,13 @@ def noop_repro(repeats: int) -> dict:
 def training_throughput(params: dict) -> dict:
     """Examples per second of every trained model, from what its train stage logged."""
     from textclf.models import checked_model_params, model_names
-    from textclf.vectorizing import open_split
 
-    sizes = {}
     results = {}
     for name in model_names(params):
         _, hparams = checked_model_params(params, name)
-        features = Path("data/features") / hparams["features"]
-        if hparams["features"] not in sizes:
-            sizes[hparams["features"]] = open_split(features, "train").count
         train = json.loads((Path("metrics/models") / name / "train" / "metrics.json").read_text())
         seconds = json.loads((Path("metrics/timings") / f"{name}.json").read_text())["train_seconds"]
-        examples = sizes[hparams["features"]] * train["epochs_run"]
+        examples = train["train_examples"] * train["epochs_run"]
         results[name] = {"dataset": hparams["dataset"], "train_seconds": seconds, "epochs_run": train["epochs_run"],
                          "examples_per_second": round(examples / seconds)}
     return results
@@ -205,8 +202,9 @@ def markdown(results: dict) -> str:
                      f"{ours['train_seconds'] / reference['seconds']['median']:.1f}x | "
                      f"{100 * (ours['accuracy'] - reference['accuracy']):+.2f} points |")
     lines += ["", f"Ratios against the stronger peer ({reference['description']}). A zoo model's time is its "
-              "training; an ensemble's is every stage it needs after prepare (vectorizing, pretraining, its members' "
-              "training, its own fit), as the peers' time covers vectorizing and fitting.", ""]
+              "training; a self-trained model's and an ensemble's is every stage it needs after prepare (vectorizing, "
+              "pretraining, its teacher's or members' training, its own fit), as the peers' time covers vectorizing "
+              "and fitting.", ""]
     lines += ["| model | train examples/s | predict reviews/s (median, min-max) |", "|---|---|---|"]
     for name, row in results["predict"].items():
         train = results["training"].get(name, {}).get("examples_per_second")
@@ -220,31 +218,35 @@ def training_stages(params: dict, name: str) -> set[str]:
     """The stages model ``name`` needs after the data is prepared.
 
     A zoo model's: the vectorizing of its features, pretraining (when it starts
-    from the pretrained module) and its training. An ensemble's: those of every
-    member, and its own stage.
+    from the pretrained module) and its training; a self-trained model's, those
+    of its teacher too. An ensemble's: those of every member, and its own stage.
     """
     ensemble = (params.get("ensembles") or {}).get(name)
     if ensemble is not None:
         return {name}.union(*(training_stages(params, member) for member in ensemble["members"]))
-    group = "models" if name in (params.get("models") or {}) else "hub_models"
+    group = next(group for group in TRAIN_STAGES if name in (params.get(group) or {}))
     block = params[group][name]
-    needed = {f"vectorize@{block['features']}", f"{'train' if group == 'models' else 'train_hub'}@{name}"}
+    needed = {f"vectorize@{block['features']}", f"{TRAIN_STAGES[group]}@{name}"}
     if str(block.get("handle", "")).startswith("models/hub/"):
         needed.add("pretrain")
+    if "teacher" in block:  # a self-trained model needs its teacher first
+        needed |= training_stages(params, block["teacher"])
     return needed
 
 
 def our_rows(params: dict, training: dict, stages: list[dict]) -> dict:
     """Every IMDB model's accuracy and the training time it needs.
 
-    A zoo model's is its train time. An ensemble's is every stage it needs after
-    the data is prepared (``training_stages``), from this run's stage times.
+    A zoo model's is its train time. A self-trained model's and an ensemble's is
+    every stage it needs after the data is prepared (``training_stages``), from
+    this run's stage times: the teacher's and the members' training included.
     """
     board = leaderboard("imdb")
     seconds_of = {row["stage"]: row["seconds"] for row in stages or []}
+    built_on_others = {*(params.get("ensembles") or {}), *(params.get("self_trained") or {})}
     rows = {}
     for name in imdb_models(params):
-        if name not in (params.get("ensembles") or {}):
+        if name not in built_on_others:
             rows[name] = {"accuracy": board[name]["accuracy"], "train_seconds": training[name]["train_seconds"]}
             continue
         parts = {stage: seconds_of[stage] for stage in sorted(training_stages(params, name)) if stage in seconds_of}

@@ -30,7 +30,7 @@ def every_model_stage() -> list[str]:
     params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
     stages = [*(f"fetch@{name}" for name in params["sources"]), *(f"prepare@{name}" for name in params["datasets"]),
               *(f"vectorize@{name}" for name in params["features"])]
-    for block, suffix in (("models", ""), ("hub_models", "_hub")):
+    for block, suffix in (("models", ""), ("hub_models", "_hub"), ("self_trained", "_self")):
         for name in params.get(block) or {}:
             stages += [f"{stage}{suffix}@{name}" for stage in ("train", "evaluate", "export")]
     return stages + [f"leaderboard@{name}" for name in params["datasets"]]

@@ -1,5 +1,8 @@
 """Stage train@<model>: fit one model of the zoo with early stopping, logging each epoch with DVCLive.
 
+A self-trained model (params.yaml `self_trained:`) also learns from the dataset's unlabelled texts,
+labelled by its teacher's export (textclf.self_training).
+
 Under training.distribution: multi_worker every worker of the cluster runs this
 script with its own TF_CONFIG; they train together and only the chief writes.
 """
@@ -9,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from textclf import artifacts, distribute, models, tasks, training, vectorizing
+from textclf import artifacts, distribute, models, self_training, tables, tasks, training, vectorizing
 from textclf import params as p
 from textclf.errors import run_stage
 from textclf.outputs import live_directory, staged_outputs, write_json
@@ -20,12 +23,12 @@ FEATURES = Path("data/features")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", help="a model under `models:` in params.yaml")
+    parser.add_argument("name", help="a model under `models:`, `hub_models:` or `self_trained:` in params.yaml")
     name = parser.parse_args().name
     params = p.read_params()
     spec, hparams = models.checked_model_params(params, name)
     settings = distribute.checked_settings(params)
-    shuffle_buffer = vectorizing.checked_streaming(params)["shuffle_buffer"]
+    streaming = vectorizing.checked_streaming(params)
     distribute.check_supported(name, spec.features, settings)
     task = tasks.task_of(params, hparams["dataset"])
     feature_dir = FEATURES / hparams["features"]
@@ -36,16 +39,26 @@ def main() -> None:
     print(f"train@{name}: {hparams['architecture']} on {device_summary()}, {distribute.describe(settings, strategy)}")
 
     def train(callbacks: tuple):
+        """The trained model, its history rows, the epoch it kept and how many texts it learnt from."""
         # Both splits stream from their shards: memory does not grow with them.
-        return training.train_model(
-            spec, hparams, width, vectorizing.open_split(feature_dir, "train"),
-            vectorizing.open_split(feature_dir, "validation"), task, callbacks=callbacks,
-            vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features), strategy=strategy,
-            shuffle_buffer=shuffle_buffer,
-        )
+        with tempfile.TemporaryDirectory() as scratch:
+            train_split = vectorizing.open_split(feature_dir, "train")
+            if "teacher" in hparams:
+                kind, features = vectorizing.checked_features(params, hparams["features"])
+                labelled = self_training.pseudo_labelled_split(
+                    Path("models") / hparams["teacher"] / "serving", tables.unlabelled_table(hparams["dataset"]),
+                    kind, vectorizing.load_vectorizer(feature_dir, kind, features), task, Path(scratch), streaming["shard_size"])
+                print(f"train@{name}: {labelled.count} unlabelled texts labelled by {hparams['teacher']}")
+                train_split = self_training.interleaved(train_split, labelled)
+            model, rows, best_epoch = training.train_model(
+                spec, hparams, width, train_split, vectorizing.open_split(feature_dir, "validation"), task,
+                callbacks=callbacks, vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features),
+                strategy=strategy, shuffle_buffer=streaming["shuffle_buffer"],
+            )
+            return model, rows, best_epoch, train_split.count
 
     if not distribute.is_chief(strategy):
-        model, _, _ = train(callbacks=())
+        model, *_ = train(callbacks=())
         # Reading replicated variables is a collective op that every worker joins: save as the chief does, then drop it.
         with tempfile.TemporaryDirectory() as scratch:
             artifacts.save_keras_model(model, Path(scratch) / "model.keras")
@@ -54,7 +67,7 @@ def main() -> None:
         return
     with live_directory(f"metrics/models/{name}/train") as live_dir:
         started = time.perf_counter()
-        model, rows, best_epoch = train(callbacks=(training.live_logger(live_dir),))
+        model, rows, best_epoch, examples = train(callbacks=(training.live_logger(live_dir),))
         seconds = time.perf_counter() - started
         with staged_outputs(f"models/{name}/model.keras", f"metrics/timings/{name}.json") as (model_tmp, timing_tmp):
             artifacts.save_keras_model(model, model_tmp)
@@ -64,6 +77,7 @@ def main() -> None:
                 "architecture": hparams["architecture"],
                 "features": hparams["features"],
                 "parameters": model.count_params(),
+                "train_examples": examples,
                 "model_bytes": model_tmp.stat().st_size,
                 # Proves two runs trained the same model, whatever the file around it.
                 "weights_sha256": artifacts.weights_digest(model),

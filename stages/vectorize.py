@@ -1,4 +1,5 @@
-"""Stage vectorize@<features>: fit one feature set on its dataset's train split, encode the labelled splits.
+"""Stage vectorize@<features>: fit one feature set on its dataset's train split (and, with `fit_unlabelled`,
+its unlabelled texts), encode the labelled splits.
 
 Texts are read, fitted on and written a shard at a time (params.yaml `streaming.shard_size`),
 so memory stays flat however large the splits are.
@@ -7,28 +8,15 @@ so memory stays flat however large the splits are.
 import argparse
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from textclf import tasks, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
+from textclf.tables import table_chunks, unlabelled_table
 from textclf.tf_runtime import tf
 
 FEATURES = Path("data/features")
 SPLITS = ("train", "validation", "test")
-
-
-def table_chunks(path: Path, rows: int):
-    """The (text, label) table in chunks of at most ``rows`` rows; an empty table is one empty chunk."""
-    batches = pq.ParquetFile(path).iter_batches(batch_size=rows, columns=["text", "label"])
-    first = next(batches, None)
-    if first is None:
-        yield pq.read_table(path, columns=["text", "label"]).to_pandas()
-        return
-    yield first.to_pandas()
-    for batch in batches:
-        yield batch.to_pandas()
 
 
 def main() -> None:
@@ -48,8 +36,10 @@ def main() -> None:
         features_tmp.mkdir()
         vectorizer = None
         if kind.fits_vocabulary:
+            # The unlabelled texts (IMDB's unsup reviews) widen the vocabulary of the self-trained models that learn from them.
+            fitted_on = [paths["train"], *([unlabelled_table(settings["dataset"])] if settings["fit_unlabelled"] else [])]
             train_texts = tf.data.Dataset.from_generator(
-                lambda: (chunk["text"].tolist() for chunk in table_chunks(paths["train"], shard_size)),
+                lambda: (chunk["text"].tolist() for path in fitted_on for chunk in table_chunks(path, shard_size)),
                 output_signature=tf.TensorSpec([None], tf.string))
             vocabulary = kind.fit(settings, train_texts)
             vectorizing.save_vocabulary(vocabulary, features_tmp / "vocab.txt")

@@ -129,8 +129,7 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
             features.update(max_tokens=200, sequence_length=48)
         elif features["kind"] == "ngrams":
             features.update(max_tokens=5000)
-    params["features"]["words_1k"].update(max_tokens=100, sequence_length=32)
-    for model in params["models"].values():
+    for model in [*params["models"].values(), *params["self_trained"].values()]:
         model.update(batch_size=16, epochs=30, learning_rate=0.02, patience=4)
     for name in ("bilstm", "bilstm_stacked"):
         params["models"][name].update(embedding_dim=8, lstm_units=[4] * len(params["models"][name]["lstm_units"]),

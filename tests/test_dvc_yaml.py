@@ -8,7 +8,7 @@ surplus one reruns work for nothing. Derived with ``ast``, without importing
 anything, so it runs in a second.
 
 Its charts are per dataset: a chart of per-model files draws every model of
-one dataset (params.yaml's ``models`` and ``hub_models`` name each model's
+one dataset (params.yaml's ``models``, ``hub_models`` and ``self_trained`` name each model's
 ``dataset``) and only files evaluate writes for that dataset's task, and each
 dataset has its leaderboard chart.
 """
@@ -114,9 +114,10 @@ def per_model_charts() -> dict[str, list[str]]:
 
 
 def model_datasets() -> dict[str, str]:
-    """Model name -> its dataset, for every block of ``models`` and ``hub_models`` in params.yaml."""
+    """Model name -> its dataset, for every block of ``models``, ``hub_models`` and ``self_trained`` in params.yaml."""
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
-    return {name: block["dataset"] for group in ("models", "hub_models") for name, block in (params.get(group) or {}).items()}
+    return {name: block["dataset"] for group in ("models", "hub_models", "self_trained")
+            for name, block in (params.get(group) or {}).items()}
 
 
 def test_every_per_model_chart_draws_all_models_of_one_dataset():

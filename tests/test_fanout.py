@@ -44,30 +44,37 @@ def test_every_stage_of_the_pipeline_is_in_exactly_one_job(tmp_path):
     assert set(jobs["final"]) == {"transfer-analysis", *(f"leaderboard@{name}" for name in params["datasets"])}
 
 
-def test_ensembles_wait_for_the_wave_of_their_members(tmp_path):
+def test_ensembles_and_self_trained_models_wait_for_the_waves_of_what_they_read(tmp_path):
     plan, params = project_plan(tmp_path)
-    first, second = ([unit["job"] for unit in wave] for wave in plan["waves"])
-    assert second == list(params["ensembles"])
-    assert set(params["ensembles"]["ensemble"]["members"]) <= set(first)
+    wave_of = {unit["job"]: number for number, wave in enumerate(plan["waves"]) for unit in wave}
+    assert len(plan["waves"]) == fanout.WAVES
+    for name, block in params["ensembles"].items():
+        assert wave_of[name] == 1 + max(wave_of[member] for member in block["members"])
+    for name, block in params["self_trained"].items():
+        assert wave_of[name] == 1 + wave_of[block["teacher"]]
+    assert wave_of["ngram"] == wave_of["cnn"] == 0 and wave_of["ensemble_self_trained"] == 3
 
 
 def test_the_github_output_gives_stage_lists_and_matrices(tmp_path):
     plan, _ = project_plan(tmp_path)
     lines = dict(line.split("=", 1) for line in fanout.github_output(plan).splitlines())
     assert lines["shared"] == plan["shared"] and lines["final"] == plan["final"]
-    assert json.loads(lines["wave1"]) == plan["waves"][0]
-    assert json.loads(lines["wave2"]) == plan["waves"][1]
+    assert [json.loads(lines[f"wave{number}"]) for number in range(1, fanout.WAVES + 1)] == plan["waves"]
 
 
 PARAMS = {"models": {"a": {"architecture": "x"}, "b": {"architecture": "x"}},
-          "ensembles": {"e": {"members": ["a", "b"]}, "ee": {"members": ["e", "a"]}}}
+          "ensembles": {"e": {"members": ["a", "b"]}, "e2": {"members": ["e", "a"]}, "e3": {"members": ["e2"]},
+                        "e4": {"members": ["e3"]}}}
 
 
-def test_an_ensemble_of_an_ensemble_is_refused():
-    graph = {"prepare": set(), "train@a": {"prepare"}, "train@b": {"prepare"},
-             "e": {"train@a", "train@b", "prepare"}, "ee": {"e", "train@a", "train@b", "prepare"}}
-    with pytest.raises(TextclfError, match="'ee' needs 'e', which itself needs another unit"):
+def test_a_chain_deeper_than_the_workflows_waves_is_refused():
+    graph = {"prepare": set(), "train@a": {"prepare"}, "train@b": {"prepare"}, "e": {"train@a", "train@b", "prepare"}}
+    for deeper, member in (("e2", "e"), ("e3", "e2"), ("e4", "e3")):
+        graph[deeper] = {member, *graph[member]}
+    with pytest.raises(TextclfError, match="'e4' needs 'e3', which is in the last of the workflow's 4 waves"):
         fanout.plan(graph, PARAMS)
+    del graph["e4"]
+    assert [[unit["job"] for unit in wave] for wave in fanout.plan(graph, PARAMS)["waves"]] == [["a", "b"], ["e"], ["e2"], ["e3"]]
 
 
 def test_an_unknown_job_names_the_known_ones():
@@ -117,7 +124,7 @@ def test_jobs_on_separate_machines_meet_through_the_remote_and_their_collections
     subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "remote")], cwd=origin, check=True)
     plan = json.loads(fanout_cli(origin, "plan"))
     assert plan["shared"] == "prepare" and plan["final"] == "board"
-    assert [[unit["job"] for unit in wave] for wave in plan["waves"]] == [["a", "b"], ["e"]]
+    assert [[unit["job"] for unit in wave] for wave in plan["waves"]] == [["a", "b"], ["e"], [], []]
 
     collected = tmp_path / "artifacts"  # what the workflow's artifacts carry from job to job
     ran = {}

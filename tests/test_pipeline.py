@@ -34,6 +34,8 @@ BIN = Path(sys.executable).parent
 # The BiLSTMs run the same stage scripts as bow_mean: their layers are tested in test_models.py and test_tasks.py.
 MODELS = ["bow_mean", "ngram"]
 HUB_MODELS = ["hub_dnn", "cnn"]
+SELF_TRAINED = ["ngram_self_trained"]  # its teacher is `ensemble`; `ensemble_self_trained` has it as a member
+ENSEMBLES = ["ensemble", "ensemble_self_trained"]
 GENRE_STAGES = {"vectorize@genres_ngrams_1to2", "train@genres_ngram", "evaluate@genres_ngram", "export@genres_ngram"}
 LEADERBOARDS = {"leaderboard@imdb", "leaderboard@movie_genres"}
 SETUPS = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned", "bow_mean"]
@@ -72,7 +74,7 @@ def built(tmp_path_factory):
     genre_blocks = {"genres_ngrams_1to2", "genres_ngram"}  # the multi-label dataset's n-gram features and model
     for block in ("features", "models", "hub_models"):
         params[block] = {name: item for name, item in params[block].items()
-                         if (item["dataset"] == "imdb" and not name.startswith("bilstm") and name != "words_1k")
+                         if (item["dataset"] == "imdb" and not name.startswith("bilstm"))
                          or name in genre_blocks}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     git(project, "init", "-q")
@@ -90,10 +92,11 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
     project, first = built
     assert stages_run(first) == {
         "fetch@imdb", "fetch@movies_metadata", "prepare@imdb", "prepare@movie_genres", *GENRE_STAGES,
-        "vectorize@words_20k", "vectorize@raw_text", "vectorize@ngrams_1to3",
-        "pretrain", *LEADERBOARDS, "transfer-analysis", "ensemble",
+        "vectorize@words_20k", "vectorize@raw_text", "vectorize@ngrams_1to3", "vectorize@ngrams_1to3_unlabelled",
+        "pretrain", *LEADERBOARDS, "transfer-analysis", *ENSEMBLES,
         *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")),
         *(f"{stage}@{m}" for m in HUB_MODELS for stage in ("train_hub", "evaluate_hub", "export_hub")),
+        *(f"{stage}@{m}" for m in SELF_TRAINED for stage in ("train_self", "evaluate_self", "export_self")),
         *(f"transfer@{setup}-64" for setup in SETUPS),
     }
     shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
@@ -104,7 +107,7 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
     transfer = json.loads((project / "metrics/transfer_analysis.json").read_text())
     assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"64"}
     board = json.loads((project / "metrics/leaderboards/imdb.json").read_text())
-    assert set(board) == {*MODELS, *HUB_MODELS, "ensemble"}
+    assert set(board) == {*MODELS, *HUB_MODELS, *SELF_TRAINED, *ENSEMBLES}
     assert board["bow_mean"]["accuracy"] > 0.8 and board["ngram"]["accuracy"] > 0.8
     assert (project / "metrics/leaderboards/imdb.md").read_text().count("\n") == len(board) + 2
     genres = json.loads((project / "metrics/leaderboards/movie_genres.json").read_text())
@@ -129,7 +132,7 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
 def test_every_export_predicts_and_the_console_script_picks_the_best(built, capsys):
     project, _ = built
     # In this process, one model after another: each export loads in a second, a new interpreter in ten.
-    for model in [*MODELS, *HUB_MODELS, "ensemble", "best"]:
+    for model in [*MODELS, *HUB_MODELS, *SELF_TRAINED, *ENSEMBLES, "best"]:
         cli.main(["predict", "--project", str(project), "-m", model, "--format", "jsonl", "great wonderful superb",
                   "awful boring terrible"])
         labels = [json.loads(line)["label"] for line in capsys.readouterr().out.splitlines()]
@@ -155,19 +158,21 @@ def without_timings(lock: dict) -> dict:
 
 
 def kind(stage: str) -> str:
-    """The script a stage runs: train_hub@x runs the same stages/train.py as train@y."""
-    return stage.split("@")[0].removesuffix("_hub")
+    """The script a stage runs: train_hub@x and train_self@x run the same stages/train.py as train@y."""
+    return stage.split("@")[0].removesuffix("_hub").removesuffix("_self")
 
 
 def test_forced_rerun_reproduces_every_byte(built):
     """Same params, same machine: every output's hash (models included) and every metric stay the same.
 
-    Forced: the ensemble (so its members' training and export, pretraining, vectorizing, prepare and fetch), the
+    Forced: the ensemble of the self-trained model (so its members' and its teacher's training and export,
+    pretraining, vectorizing, prepare and fetch), the
     n-gram model's evaluation and a transfer cell: every stage script but the leaderboard and the transfer analysis,
     which only read metrics. The real-data determinism check (benchmarks/determinism_check.py) forces every stage of the real pipeline."""
     project, first = built
-    ran = stages_run(dvc(project, "repro", "--force", "evaluate@ngram", "ensemble", "transfer@pretrained_finetuned-64"))
-    assert {"fetch@imdb", "pretrain", "train@ngram", "train_hub@hub_dnn", "export_hub@cnn", "ensemble"} <= ran
+    ran = stages_run(dvc(project, "repro", "--force", "evaluate@ngram", "ensemble_self_trained", "transfer@pretrained_finetuned-64"))
+    assert {"fetch@imdb", "pretrain", "train@ngram", "train_hub@hub_dnn", "export_hub@cnn", "ensemble",
+            "train_self@ngram_self_trained", "ensemble_self_trained"} <= ran
     assert {kind(stage) for stage in ran} == {kind(stage) for stage in stages_run(first)} - {"leaderboard", "transfer-analysis"}
     changed = {line[3:] for line in git(project, "status", "--porcelain").splitlines()}
     assert {path for path in changed if not holds_timings(path)} == {"dvc.lock"}
@@ -188,7 +193,7 @@ def test_restyling_a_chart_redraws_it_and_retrains_nothing(built):
     finally:
         plots_module.write_text(original)
     assert stale == {*(f"evaluate@{m}" for m in MODELS), *(f"evaluate_hub@{m}" for m in HUB_MODELS), "evaluate@genres_ngram",
-                     "ensemble", *LEADERBOARDS, "transfer-analysis"}
+                     *(f"evaluate_self@{m}" for m in SELF_TRAINED), *ENSEMBLES, *LEADERBOARDS, "transfer-analysis"}
 
 
 def test_push_then_pull_in_a_fresh_clone_restores_everything(built, tmp_path):

@@ -220,13 +220,14 @@ def test_classify_keeps_order_across_batches():
     seen = []
 
     def lengths(batch):  # a stand-in predictor: [n, 2] "probabilities", the text's length and its negative
-        seen.append(len(batch))
+        seen.append([len(text) for text in batch])
         return np.array([[len(text), -len(text)] for text in batch], np.float32)
 
-    texts = ["a" * n for n in range(1, 8)]
+    sizes = [5, 1, 7, 3, 2, 6, 4]
+    texts = ["a" * n for n in sizes]
     np.testing.assert_array_equal(predict.classify(lengths, texts, batch_size=3),
-                                  np.stack([np.arange(1, 8), -np.arange(1, 8)], axis=1))
-    assert seen == [3, 3, 1]
+                                  np.stack([sizes, np.negative(sizes)], axis=1))
+    assert seen == [[1, 2, 3], [4, 5, 6], [7]]  # shortest first, so a batch pads to about its own length
     assert len(predict.classify(lengths, [], batch_size=3)) == 0
 
 

@@ -122,6 +122,18 @@ def project(tmp_path_factory):
     return project
 
 
+def test_fit_unlabelled_counts_the_unsup_reviews_into_the_vocabulary(project):
+    from textclf import vectorizing
+
+    run_steps(project, ("vectorize", "ngrams_1to3_unlabelled"))
+    settings = yaml.safe_load((project / "params.yaml").read_text())["features"]["ngrams_1to3_unlabelled"]
+    train, unsup = (pd.read_parquet(project / f"data/prepared/imdb/{split}.parquet")["text"].tolist() for split in ("train", "unsup"))
+    vocabulary = vectorizing.load_vocabulary(project / "data/features/ngrams_1to3_unlabelled/vocab.txt")
+    kind = vectorizing.KINDS["ngrams"]
+    assert vocabulary == kind.fit(settings, train + unsup) != kind.fit(settings, train)
+    assert json.loads((project / "data/features/ngrams_1to3_unlabelled/train.json").read_text())["examples"] == len(train)
+
+
 def plot_files(project, model) -> set[str]:
     return {path.name for path in (project / "plots/models" / model).iterdir()}
 
@@ -347,6 +359,17 @@ def test_a_stage_without_its_inputs_says_what_to_run(fresh_project, stage, fragm
     assert_one_line_error(run_stage_here(fresh_project, *stage), fragment)
 
 
+def test_fit_unlabelled_on_a_dataset_without_unlabelled_texts_is_one_error(fresh_project):
+    write_csv(fresh_project / "data/user/reviews.csv", reviews_csv())
+    add_table_dataset(fresh_project, "reviews", "data/user/reviews.csv")
+    edit_params(fresh_project, "features.reviews_ngrams", kind="ngrams", dataset="reviews", max_tokens=500, ngrams=1,
+                standardize="lower_and_strip_punctuation", fit_unlabelled=True)
+    run_steps(fresh_project, ("prepare", "reviews"))
+    assert_one_line_error(run_stage_here(fresh_project, "vectorize", "reviews_ngrams"),
+                          "data/prepared/reviews/unsup.parquet not found: dataset 'reviews' has no unlabelled texts")
+    assert not (fresh_project / "data/features/reviews_ngrams").exists()
+
+
 def test_prepare_refuses_records_whose_movies_break_its_split(fresh_project):
     """Even with the fingerprint unpinned, prepare checks its own promises before writing."""
     archive = fresh_project.parent / "aclImdb_v1.tar.gz"
@@ -493,7 +516,7 @@ def test_a_users_multi_class_table_trains_and_evaluates(fresh_project):
     write_csv(fresh_project / "data/user/reviews.csv", reviews_csv())
     add_table_dataset(fresh_project, "reviews", "data/user/reviews.csv")
     edit_params(fresh_project, "features.reviews_ngrams", kind="ngrams", dataset="reviews", max_tokens=500, ngrams=1,
-                standardize="lower_and_strip_punctuation")
+                standardize="lower_and_strip_punctuation", fit_unlabelled=False)
     edit_params(fresh_project, "models.reviews_ngram", architecture="ngram", dataset="reviews", features="reviews_ngrams",
                 seed=0, batch_size=8, epochs=20, learning_rate=0.05, patience=4, weighting="naive_bayes", l2=0.0)
     run_steps(fresh_project, ("prepare", "reviews"), ("vectorize", "reviews_ngrams"), ("train", "reviews_ngram"),

@@ -1,8 +1,9 @@
 import json
 
+import numpy as np
 import pytest
 
-from textclf import models, training
+from textclf import models, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import seed_everything
 
@@ -102,3 +103,24 @@ def test_a_git_repository_without_commits_is_one_clear_error(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TextclfError, match=r"DVCLive cannot start .*commit once \(`git commit`\)"):
         training.live_logger(tmp_path / "live")
+
+
+def test_sequences_are_predicted_shortest_first_and_returned_in_their_own_order():
+    tokens, labels = separable_data(n=40, length=12)
+    tokens[::3, 4:] = 0  # three lengths, interleaved: 4, 9 and 12 ids
+    tokens[1::3, 9:] = 0
+    lengths = np.count_nonzero(tokens, axis=1)
+    order = vectorizing.prediction_order({"tokens": tokens}, len(labels))
+    assert np.all(np.diff(lengths[order]) >= 0) and sorted(order) == list(range(40))
+    seed_everything(0)
+    model = models.build_bilstm(HPARAMS["bilstm"], WIDTH, BINARY.units)
+    logits = training.predict_logits(model, {"tokens": tokens}, labels, WIDTH)
+    # Each text alone, cut to its own length: what a batch of its peers may not change.
+    alone = np.concatenate([model(tokens[row : row + 1, : lengths[row]], training=False).numpy() for row in range(40)])
+    np.testing.assert_allclose(logits, alone, atol=1e-5)
+
+
+def test_bags_and_texts_are_predicted_in_their_own_order():
+    tokens, labels = separable_data(n=10)
+    for kind in ("ngrams", "text"):
+        assert list(vectorizing.prediction_order(as_features(kind, tokens), len(labels))) == list(range(10))

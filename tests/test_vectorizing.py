@@ -10,8 +10,9 @@ from textclf.tf_runtime import tf
 SEQUENCE, NGRAMS, TEXT = (vectorizing.KINDS[name] for name in ("sequence", "ngrams", "text"))
 TRAIN = ["Great movie, great cast!", "Dull plot.", "great fun"]
 WORDS = {"kind": "sequence", "dataset": "imdb", "max_tokens": 100, "sequence_length": 5,
-         "standardize": "lower_and_strip_punctuation"}
-BAGS = {"kind": "ngrams", "dataset": "imdb", "max_tokens": 100, "ngrams": 2, "standardize": "lower_and_strip_punctuation"}
+         "standardize": "lower_and_strip_punctuation", "fit_unlabelled": False}
+BAGS = {"kind": "ngrams", "dataset": "imdb", "max_tokens": 100, "ngrams": 2, "standardize": "lower_and_strip_punctuation",
+        "fit_unlabelled": False}
 RAW = {"kind": "text", "dataset": "imdb"}
 
 

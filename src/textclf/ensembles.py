@@ -23,7 +23,7 @@ from textclf import artifacts
 from textclf import params as p
 from textclf.errors import TextclfError
 from textclf.models import ENSEMBLE_BLOCK as BLOCK
-from textclf.serving import SIGNATURE
+from textclf.serving import SIGNATURE, in_length_order
 from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf
 
@@ -84,10 +84,8 @@ class Ensemble(tf.Module):
 
 
 def member_logits(ensemble: Ensemble, texts: Sequence[str], batch_size: int = 1024) -> np.ndarray:
-    width = len(ensemble.members) * ensemble.task.units
-    batches = [ensemble.member_logits(tf.constant(list(texts[start : start + batch_size]), tf.string)).numpy()
-               for start in range(0, len(texts), batch_size)]
-    return np.concatenate(batches) if batches else np.zeros((0, width), np.float32)
+    logits = in_length_order(lambda batch: ensemble.member_logits(tf.constant(batch, tf.string)).numpy(), texts, batch_size)
+    return np.zeros((0, len(ensemble.members) * ensemble.task.units), np.float32) if logits is None else logits
 
 
 def build_combiner(members: int, units: int, l2: float) -> keras.Model:

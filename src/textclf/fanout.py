@@ -11,7 +11,7 @@ separate machines and meet again through the DVC remote:
   owns and no unit needs (the leaderboards, the transfer analysis).
 
 Units run in waves: a unit that reads another unit's outputs (an ensemble reads
-its members' exports) waits for the wave before it. Every job runs
+its members' exports, a self-trained model its teacher's) runs in a wave after it. Every job runs
 `dvc repro --pull --allow-missing <its stages>`: what an earlier job pushed is
 pulled, not recomputed.
 
@@ -45,6 +45,9 @@ FINAL_JOB = "final"
 LOCK = "dvc.lock"
 COLLECTED_LOCK = "lock.json"  # a job's entries of dvc.lock
 COLLECTED_FILES = "files"
+# The wave jobs of .github/workflows/experiments.yaml: models, ensembles of them, models
+# self-trained on an ensemble's labels, ensembles of those.
+WAVES = 4
 
 
 def unit_of(stage: str, params: dict) -> str | None:
@@ -87,14 +90,19 @@ def plan(graph: dict[str, set[str]], params: dict) -> dict:
 
     needs = {unit: {owner[up] for stage in stages for up in graph[stage] if owner.get(up, unit) != unit}
              for unit, stages in units.items()}
-    first = [unit for unit in units if not needs[unit]]
-    second = [unit for unit in units if needs[unit]]
-    for unit in second:
-        waiting = sorted(needs[unit] - set(first))
-        if waiting:
-            raise TextclfError(f"fan-out: '{unit}' needs '{waiting[0]}', which itself needs another unit; "
-                               "the workflow has two waves (models, then ensembles of them)")
-    waves = [[{"job": unit, "stages": " ".join(units[unit])} for unit in wave] for wave in (first, second)]
+    depth: dict[str, int] = {}
+
+    def wave_of(unit: str) -> int:
+        """0 for a unit that needs no other, else one more than the deepest unit it needs (the graph is acyclic)."""
+        if unit not in depth:
+            depth[unit] = 1 + max((wave_of(up) for up in needs[unit]), default=-1)
+        return depth[unit]
+
+    for unit in units:
+        if wave_of(unit) >= WAVES:
+            deepest = max(needs[unit], key=wave_of)
+            raise TextclfError(f"fan-out: '{unit}' needs '{deepest}', which is in the last of the workflow's {WAVES} waves")
+    waves = [[{"job": unit, "stages": " ".join(units[unit])} for unit in units if depth[unit] == wave] for wave in range(WAVES)]
     return {"shared": " ".join(shared), "waves": waves, "final": " ".join(final)}
 
 

@@ -252,8 +252,12 @@ MODELS: dict[str, ModelSpec] = {
     ),
 }
 # Blocks of params.yaml that hold models: hub models have their own, because their
-# stages also depend on the module they load.
-MODEL_BLOCKS = ("models", "hub_models")
+# stages also depend on the module they load, and self-trained models theirs, because
+# theirs depend on their teacher's export and the unlabelled texts (textclf.self_training).
+MODEL_BLOCKS = ("models", "hub_models", "self_trained")
+# What a block adds to a model's hyper-parameters: a self-trained model names the exported
+# model or ensemble of its dataset that labels the unlabelled texts.
+BLOCK_SCHEMAS: dict[str, dict[str, p.Check]] = {"self_trained": {"teacher": p.text}}
 # Ensembles (textclf.ensembles) are ranked and served like models, but trained from their members' exports.
 ENSEMBLE_BLOCK = "ensembles"
 
@@ -265,22 +269,29 @@ def model_spec(architecture: str) -> ModelSpec:
 
 
 def checked_model_params(params: dict, name: str) -> tuple[ModelSpec, dict]:
-    """The spec and the checked params block of the model called ``name`` (in models or hub_models)."""
+    """The spec and the checked params block of the model called ``name`` (in one of MODEL_BLOCKS)."""
     for group in MODEL_BLOCKS:
         block = params.get(group, {}).get(name) if isinstance(params.get(group), dict) else None
         if isinstance(block, dict):
             spec = model_spec(block.get("architecture", name))
-            hparams = p.checked_block(params, f"{group}.{name}", TRAINING_SCHEMA | spec.schema)
+            hparams = p.checked_block(params, f"{group}.{name}", TRAINING_SCHEMA | spec.schema | BLOCK_SCHEMAS.get(group, {}))
             features = (params.get("features") or {}).get(hparams["features"])
             if isinstance(features, dict) and features.get("dataset") != hparams["dataset"]:
                 raise TextclfError(f"params.yaml: {group}.{name}.features '{hparams['features']}' are fitted on dataset "
                                    f"{features.get('dataset')!r}, not on the model's dataset {hparams['dataset']!r}")
+            if group == "self_trained" and "handle" in spec.schema:
+                raise TextclfError(f"params.yaml: self_trained.{name}: a {hparams['architecture']} student would need its "
+                                   "module as a dep of train_self; self-train a model of `models:` (bow_mean, bilstm, ngram)")
+            teachers = [teacher for teacher in ranked_model_names(params, hparams["dataset"]) if teacher != name]
+            if "teacher" in hparams and hparams["teacher"] not in teachers:
+                raise TextclfError(f"params.yaml: {group}.{name}.teacher: '{hparams['teacher']}' is not another model or "
+                                   f"ensemble of dataset {hparams['dataset']!r} (known: {', '.join(teachers)})")
             return spec, hparams
     raise TextclfError(f"params.yaml: missing block 'models.{name}'")
 
 
 def model_names(params: dict, dataset: str | None = None) -> list[str]:
-    """Every model of the zoo (of one dataset, if given), hub models included, in params.yaml order."""
+    """Every model of the zoo (of one dataset, if given), hub and self-trained models included, in params.yaml order."""
     return [name for group in MODEL_BLOCKS if isinstance(params.get(group), dict) for name, block in params[group].items()
             if dataset is None or (isinstance(block, dict) and block.get("dataset") == dataset)]
 

@@ -200,7 +200,7 @@ def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdi
 
 # The params.yaml blocks that hold models, and the dvc.yaml stage that exports each kind
 # (each ensemble is a stage of its own, named after it).
-EXPORT_STAGES = {"models": "export@{}", "hub_models": "export_hub@{}", "ensembles": "{}"}
+EXPORT_STAGES = {"models": "export@{}", "hub_models": "export_hub@{}", "self_trained": "export_self@{}", "ensembles": "{}"}
 
 
 def export_stages(project: Path) -> dict[str, str]:
@@ -272,11 +272,12 @@ def classify(predictor, texts: list[str], batch_size: int, progress: str | None 
     name on a terminal, once there is something to wait for."""
     from tqdm import tqdm
 
-    starts = range(0, len(texts), batch_size)
-    quiet = progress is None or len(starts) <= 4
-    batches = [predictor(texts[start : start + batch_size])
-               for start in tqdm(starts, desc=progress, unit="batch", disable=True if quiet else None, file=sys.stderr)]
-    return np.concatenate(batches) if batches else np.zeros((0, 0), np.float32)
+    from textclf.serving import in_length_order  # TensorFlow is loaded by now: the predictor holds a SavedModel
+
+    quiet = progress is None or len(texts) <= 4 * batch_size
+    probabilities = in_length_order(predictor, texts, batch_size, lambda starts: tqdm(
+        starts, desc=progress, unit="batch", disable=True if quiet else None, file=sys.stderr))
+    return np.zeros((0, 0), np.float32) if probabilities is None else probabilities
 
 
 def table(numbers: list[int], texts: list[str], predictions: list[dict], task, width: int = 60) -> str:

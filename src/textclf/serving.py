@@ -13,7 +13,7 @@ TF Serving can serve it as is).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -41,6 +41,17 @@ class EndToEndModel(tf.Module):
         probabilities = self.task.tf_probabilities(logits)
         labels = tf.tile(self.class_names[None, :], [tf.shape(texts)[0], 1])
         return {"probabilities": probabilities, "labels": labels}
+
+
+def in_length_order(predict: Callable[[list[str]], np.ndarray], texts: Sequence[str], batch_size: int,
+                    progress: Callable[[range], Iterable[int]] = iter) -> np.ndarray | None:
+    """``predict`` over ``texts``, ``batch_size`` at a time, the outputs stacked in the order of ``texts``
+    (None for no texts). The batches go shortest texts first: a sequence model pads each batch to about
+    the length of its own texts, not to the longest text of the input. ``progress`` wraps the batch starts."""
+    order = np.argsort([len(text) for text in texts], kind="stable")
+    ordered = [texts[row] for row in order]
+    batches = [predict(ordered[start : start + batch_size]) for start in progress(range(0, len(texts), batch_size))]
+    return np.concatenate(batches)[np.argsort(order)] if batches else None
 
 
 def export(wrapped: EndToEndModel, path: Path) -> None:

@@ -84,6 +84,10 @@ class Task:
         """Predicted class index per example ([n, K] booleans for multi-label)."""
         return np.argmax(probabilities, axis=1)
 
+    def pseudo_labels(self, probabilities: np.ndarray) -> np.ndarray:
+        """A teacher's decisions as the label array a model trains on (textclf.self_training)."""
+        return self.predicted(probabilities).astype(np.int32)
+
     # What predict prints ------------------------------------------------------
     score_heading = "P"  # the table's probability column
 

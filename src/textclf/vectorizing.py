@@ -76,7 +76,7 @@ class FeatureKind:
         raise NotImplementedError
 
     def fit(self, settings: dict, texts: Sequence[str] | tf.data.Dataset) -> list[str]:
-        """Vocabulary learnt from ``texts`` alone (pass train only: no peeking at test).
+        """Vocabulary learnt from ``texts`` alone (train, maybe unlabelled texts too: never validation or test).
 
         ``texts`` is a list, or a dataset of string batches that adapt streams through.
         """
@@ -140,13 +140,17 @@ class FeatureKind:
         """The longest example the arrays can hold (the padded width of token sequences)."""
         return None
 
+    def lengths(self, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Each example's length where a batch's cost grows with its longest example, else None."""
+        return None
+
 
 class SequenceKind(FeatureKind):
     """Token ids: up to ``sequence_length`` per text, stored without padding, padded to the longest text of each batch."""
 
     name, description, array_key, reserved = "sequence", "token sequences", "tokens", 2  # padding, OOV
     schema = {"kind": p.one_of("sequence"), "dataset": p.text, "max_tokens": p.positive_int,
-              "sequence_length": p.positive_int, "standardize": p.one_of(*STANDARDIZE)}
+              "sequence_length": p.positive_int, "standardize": p.one_of(*STANDARDIZE), "fit_unlabelled": p.boolean}
 
     def vectorizer_options(self, settings: dict) -> dict:
         return {"output_mode": "int", "output_sequence_length": settings["sequence_length"]}
@@ -170,6 +174,9 @@ class SequenceKind(FeatureKind):
 
     def max_length(self, arrays: dict[str, np.ndarray]) -> int | None:
         return int(arrays["tokens"].shape[1])
+
+    def lengths(self, arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+        return np.count_nonzero(arrays["tokens"], axis=1)
 
     def arrays_of(self, value, max_length: int | None) -> dict[str, np.ndarray]:
         tokens = tf.sparse.to_dense(value).numpy().astype(np.int32)
@@ -203,7 +210,7 @@ class NgramKind(FeatureKind):
 
     name, description, array_key, reserved = "ngrams", "n-gram bags", "indptr", 1  # OOV only
     schema = {"kind": p.one_of("ngrams"), "dataset": p.text, "max_tokens": p.positive_int, "ngrams": p.positive_int,
-              "standardize": p.one_of(*STANDARDIZE)}
+              "standardize": p.one_of(*STANDARDIZE), "fit_unlabelled": p.boolean}
 
     def vectorizer_options(self, settings: dict) -> dict:
         return {"output_mode": "multi_hot", "ngrams": settings["ngrams"], "sparse": True}
@@ -440,6 +447,16 @@ def load_split(directory: Path, split: str) -> tuple[dict[str, np.ndarray], np.n
 def take(arrays: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
     """The given rows of one split's arrays, whatever their kind."""
     return kind_of(arrays).take(arrays, rows)
+
+
+def prediction_order(arrays: dict[str, np.ndarray], count: int) -> np.ndarray:
+    """An order of the rows that wastes the least padding: shortest texts first where lengths matter.
+
+    A recurrent or convolutional model pays for every padded step of a batch padded to its longest
+    text, so predicting texts of similar length together halves the work on IMDB's reviews.
+    """
+    lengths = kind_of(arrays).lengths(arrays)
+    return np.arange(count) if lengths is None else np.argsort(lengths, kind="stable")
 
 
 def save_vocabulary(tokens: Sequence[str], path: Path) -> None:

@@ -1,0 +1,114 @@
+"""Self-training on every task type: a real exported teacher labels unlabelled texts, a real student learns from them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from textclf import models, self_training, serving, tables, training, vectorizing
+from textclf.errors import TextclfError
+from textclf.tf_runtime import seed_everything
+
+from test_ensembles import CASES
+from test_models import HPARAMS
+from test_serving import SETTINGS, exported
+
+pytestmark = pytest.mark.slow
+
+KIND = vectorizing.KINDS["ngrams"]
+STUDENT = HPARAMS["ngram"] | {"seed": 0, "batch_size": 8, "epochs": 4, "learning_rate": 0.05, "patience": 4}
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request, tmp_path_factory):
+    """A teacher exported from every text, a student's train split of the first third, the rest as a table of
+    unlabelled texts: (task, texts, labels, new texts, vectorizer, width, directory)."""
+    task, texts, labels, new = CASES[request.param]
+    directory = tmp_path_factory.mktemp(request.param)
+    exported("ngram", task, texts, labels, directory / "teacher")
+    vocabulary = KIND.fit(SETTINGS["ngrams"], texts)
+    vectorizer = KIND.vectorizer(SETTINGS["ngrams"], vocabulary)
+    third = len(texts) // 3
+    (directory / "features").mkdir()
+    vectorizing.save_split(directory / "features", "train", [(KIND.encode(vectorizer, texts[:third]), labels[:third])])
+    pd.DataFrame({"text": texts[third:], "label": -1}).to_parquet(directory / "unsup.parquet")
+    return task, texts, labels, new, vectorizer, vectorizing.vocabulary_size(vocabulary, "ngrams"), directory
+
+
+def test_the_unlabelled_texts_get_the_teachers_decisions_encoded_as_the_students_features(case):
+    task, texts, _, _, vectorizer, _, directory = case
+    third = len(texts) // 3
+    labelled = self_training.pseudo_labelled_split(directory / "teacher", directory / "unsup.parquet", KIND, vectorizer,
+                                                   task, directory / "labelled", shard_size=7)
+    arrays, labels = vectorizing.load_split(directory / "labelled", "pseudo_labelled")
+    assert labelled.count == len(texts) - third and len(labelled.shards) == -(-labelled.count // 7)
+    teacher = serving.Predictor(directory / "teacher")
+    np.testing.assert_array_equal(labels, task.pseudo_labels(teacher(texts[third:])))
+    expected = KIND.encode(vectorizer, texts[third:])
+    assert all(np.array_equal(arrays[key], expected[key]) for key in expected)
+
+
+def test_a_student_trained_on_train_and_pseudo_labels_learns_the_task_and_exports(case, tmp_path):
+    task, texts, labels, new, vectorizer, width, directory = case
+    labelled = self_training.pseudo_labelled_split(directory / "teacher", directory / "unsup.parquet", KIND, vectorizer,
+                                                   task, tmp_path, shard_size=5)
+    combined = self_training.interleaved(vectorizing.open_split(directory / "features", "train"), labelled)
+    assert combined.count == len(texts)
+    seed_everything(0)
+    student, rows, _ = training.train_model(models.model_spec("ngram"), STUDENT, width, combined,
+                                            (KIND.encode(vectorizer, texts), labels), task)
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    logits = training.predict_logits(student, KIND.encode(vectorizer, texts), labels, width)
+    report = task.report(labels, logits)
+    assert report[task.main_metric] > 0.9  # the teacher learnt these texts, so the pseudo-labels are right
+    wrapped = serving.EndToEndModel(student, KIND, vectorizer, task)
+    serving.export(wrapped, tmp_path / "student")
+    np.testing.assert_allclose(serving.Predictor(tmp_path / "student")(new),
+                               task.probabilities(training.predict_logits(student, KIND.encode(vectorizer, new),
+                                                                          np.zeros(len(new), np.int32), width)), atol=1e-5)
+
+
+def test_interleaving_spreads_each_splits_shards_in_proportion():
+    split = vectorizing.StoredSplit(KIND, ("t0", "t1"), 10, (), None)
+    unlabelled = vectorizing.StoredSplit(KIND, ("u0", "u1", "u2", "u3", "u4", "u5"), 30, (), None)
+    both = self_training.interleaved(split, unlabelled)
+    assert both.shards == ("u0", "t0", "u1", "u2", "u3", "t1", "u4", "u5") and both.count == 40
+    with pytest.raises(TextclfError, match="not encoded as the train split is"):
+        self_training.interleaved(split, vectorizing.StoredSplit(vectorizing.KINDS["sequence"], ("s0",), 5, (), 16))
+
+
+def test_a_teacher_of_another_task_is_refused(case, tmp_path):
+    task, _, _, _, vectorizer, _, directory = case
+    other = next(other for other, *_ in CASES.values() if other.name != task.name)
+    with pytest.raises(TextclfError, match=f"teacher .* predicts {task.name} .*, not the student's {other.name}"):
+        self_training.pseudo_labelled_split(directory / "teacher", directory / "unsup.parquet", KIND, vectorizer, other,
+                                            tmp_path, shard_size=5)
+
+
+def test_a_dataset_without_unlabelled_texts_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TextclfError, match="data/prepared/movie_genres/unsup.parquet not found: dataset 'movie_genres' has no "
+                                           "unlabelled texts"):
+        tables.unlabelled_table("movie_genres")
+
+
+def test_a_teacher_must_be_another_model_of_the_dataset():
+    block = {"architecture": "ngram", "dataset": "imdb", "features": "bags", "seed": 0, "batch_size": 8, "epochs": 1,
+             "learning_rate": 0.1, "patience": 1, "weighting": "naive_bayes", "l2": 0.0}
+    params = {"models": {"ngram": block, "genres": block | {"dataset": "genres"}},
+              "ensembles": {"blend": {"architecture": "ensemble", "dataset": "imdb", "members": ["ngram", "student"]}},
+              "self_trained": {"student": block | {"teacher": "blend"}}}
+    assert models.checked_model_params(params, "student")[1]["teacher"] == "blend"
+    for teacher in ("genres", "student", "nothing"):
+        params["self_trained"]["student"]["teacher"] = teacher
+        with pytest.raises(TextclfError, match=f"self_trained.student.teacher: '{teacher}' is not another model or ensemble "
+                                               "of dataset 'imdb' \\(known: ngram, blend\\)"):
+            models.checked_model_params(params, "student")
+
+
+def test_a_student_that_loads_a_module_is_refused():
+    block = {"architecture": "cnn", "dataset": "imdb", "features": "words", "seed": 0, "batch_size": 8, "epochs": 1,
+             "learning_rate": 0.1, "patience": 1, "handle": None, "embedding_dim": 8, "filters": 8, "kernel_size": 3,
+             "dropout": 0.0, "bucket_by_length": False, "teacher": "ngram"}
+    params = {"models": {"ngram": {"dataset": "imdb"}}, "self_trained": {"student": block}}
+    with pytest.raises(TextclfError, match="self_trained.student: a cnn student would need its module as a dep"):
+        models.checked_model_params(params, "student")

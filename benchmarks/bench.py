@@ -32,7 +32,6 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -123,7 +122,8 @@ def noop_repro(repeats: int) -> dict:
 
 def training_throughput(params: dict) -> dict:
     """Examples per second of every trained model, from what its train stage logged."""
-    from textclf.models import checked_model_params, model_names
+    from textclf.catalog import model_names
+    from textclf.models import checked_model_params
 
     results = {}
     for name in model_names(params):
@@ -159,7 +159,7 @@ def predict_throughput(params: dict, repeats: int, reviews: int) -> dict:
 
 
 def imdb_models(params: dict) -> list[str]:
-    from textclf.models import model_names
+    from textclf.catalog import model_names
 
     return model_names(params, "imdb") + [name for name, block in (params.get("ensembles") or {}).items()
                                           if block.get("dataset") == "imdb"]

@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from bench import training_stages  # benchmarks/, first on sys.path when run as a script
-from textclf import ensembles, models, tasks
+from textclf import catalog, ensembles, tasks
 from textclf.outputs import write_json
 from textclf.tf_runtime import seed_everything
 
@@ -60,7 +60,7 @@ def main() -> None:
     hparams = params["ensembles"][args.ensemble]
     dataset = hparams["dataset"]
     task = tasks.task_of(params, dataset)
-    names = [name for name in models.model_names(params, dataset) if (Path("models") / name / "serving").is_dir()]
+    names = [name for name in catalog.model_names(params, dataset) if (Path("models") / name / "serving").is_dir()]
     validation, test = split(dataset, "validation"), split(dataset, "test")
     validation_labels, test_labels = task.label_array(validation["label"]), task.label_array(test["label"])
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from textclf.models import model_names
+from textclf.catalog import model_names
 from textclf.outputs import write_json
 from textclf.predict import classify
 from textclf.serving import Predictor

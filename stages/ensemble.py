@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from textclf import ensembles, models, plots, serving, tasks
+from textclf import catalog, ensembles, models, plots, serving, tasks
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("name", help="an ensemble under `ensembles:` in params.yaml")
     name = parser.parse_args().name
     params = p.read_params()
-    known = {model: models.checked_model_params(params, model)[1]["dataset"] for model in models.model_names(params)}
+    known = {model: models.checked_model_params(params, model)[1]["dataset"] for model in catalog.model_names(params)}
     hparams = ensembles.checked_params(params, name, known)
     task = tasks.task_of(params, hparams["dataset"])
     validation, test = (split_table(hparams["dataset"], split) for split in ("validation", "test"))

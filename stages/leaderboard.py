@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from textclf import leaderboard, models, plots, tasks
+from textclf import catalog, leaderboard, plots, tasks
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
@@ -17,7 +17,7 @@ def main() -> None:
     dataset = parser.parse_args().dataset
     params = p.read_params()
     task = tasks.task_of(params, dataset)
-    names = models.ranked_model_names(params, dataset)
+    names = catalog.ranked_model_names(params, dataset)
     if not names:
         raise TextclfError(f"params.yaml: no model under 'models', 'hub_models' or 'ensembles' has dataset: {dataset}")
     rows = leaderboard.build(names, Path("metrics/models"), Path("metrics/timings"), task)

@@ -1,5 +1,8 @@
 """Our exported text-embedding modules behave as TF Hub modules."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow_hub as hub
@@ -109,3 +112,12 @@ def test_nearest_neighbours_report():
     assert report["unseen"] == []
     table = hub_modules.neighbours_markdown(report, report)
     assert "| good | great, bad | great, bad |" in table and "(not in vocabulary)" in table
+
+
+def test_loading_a_module_does_not_import_keras_3(tiny_module):
+    # TF Hub's KerasLayer probes standalone Keras 2 first; with Keras 3 installed that probe alone costs seconds.
+    probe = ("import sys; from textclf import models; "
+             f"models.build_hub_dnn({{'handle': {tiny_module!r}, 'trainable': False, 'hidden_units': [2]}}, 0, 1); "
+             "print('keras' in sys.modules, 'tf_keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True"]

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from textclf import hub_modules, models, tasks, training, vectorizing
+from textclf import catalog, models, tasks, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, seed_everything
 
@@ -50,15 +50,6 @@ def as_features(kind, tokens):
         return {"texts": np.array([" ".join(f"w{t}" for t in row if t) for row in tokens], dtype=object)}
     rows = [np.unique(row[row > 0]) for row in tokens]  # a bag of the same ids
     return {"indptr": np.r_[0, np.cumsum([len(r) for r in rows])], "indices": np.concatenate(rows).astype(np.int32)}
-
-
-@pytest.fixture(scope="module")
-def tiny_module(tmp_path_factory):
-    """A real exported text-embedding module over the words w0..w49."""
-    path = tmp_path_factory.mktemp("hub") / "module"
-    vectors = np.random.default_rng(0).normal(0, 0.1, (WIDTH, 8)).astype(np.float32)
-    hub_modules.export_module(path, [f"w{i}" for i in range(WIDTH)], vectors, oov_buckets=2)
-    return str(path)
 
 
 QUICK = {"bilstm": {"lstm_units": [4], "bucket_by_length": False}}  # each LSTM layer takes seconds to trace
@@ -133,12 +124,25 @@ def test_cnn_starts_from_the_modules_vectors_of_the_words_it_knows(tiny_module):
         models.initialize_from_module(models.build_cnn(hparams | {"embedding_dim": 4}, WIDTH, 1), hparams, VOCABULARY)
 
 
-def test_binary_ngram_keeps_the_layer_and_weight_names_of_committed_models():
-    """A binary model's weights digest (and .keras file) names its layers: renaming them would change every byte."""
+def test_naive_bayes_ngram_is_one_layer_of_ratios_kernel_and_bias():
     model = models.build_ngram(HPARAMS["ngram"], WIDTH, 1)
-    assert [layer.name for layer in model.layers] == ["ngram_bag", "nb_scale", "logit"]
-    assert [weight.name for weight in model.weights] == ["nb_scale/ratios:0", "logit/kernel:0", "logit/bias:0"]
-    assert model.get_layer("logit").kernel.shape == (WIDTH, 1)
+    assert [layer.name for layer in model.layers] == ["ngram_bag", "logit"]
+    assert [weight.name for weight in model.weights] == ["logit/kernel:0", "logit/bias:0", "logit/ratios:0"]
+    assert model.get_layer("logit").kernel.shape == (WIDTH, 1) and not model.get_layer("logit").ratios.trainable
+
+
+def test_naive_bayes_heads_are_the_bags_scaled_by_each_class_ratios_under_its_own_weights():
+    tokens, labels = separable_data(n=30, classes=3)
+    arrays = as_features("ngrams", tokens)
+    model = models.build_ngram(HPARAMS["ngram"], WIDTH, 3)
+    models.prime_naive_bayes(model, [(arrays, THREE_CLASSES.head_targets(labels))])
+    layer = model.get_layer("logit")
+    layer.bias.assign([0.1, -0.2, 0.3])
+    bags = np.zeros((len(labels), WIDTH), np.float32)
+    bags[np.repeat(np.arange(len(labels)), np.diff(arrays["indptr"])), arrays["indices"]] = 1
+    expected = np.stack([(bags * layer.ratios.numpy()[:, k]) @ layer.kernel.numpy()[:, k] for k in range(3)], axis=1)
+    logits = model.predict(training.make_dataset(arrays, labels, 8, WIDTH), verbose=0)
+    np.testing.assert_allclose(logits, expected + [0.1, -0.2, 0.3], rtol=1e-5, atol=1e-6)
 
 
 def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest():
@@ -146,38 +150,34 @@ def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest()
     arrays = as_features("ngrams", tokens)
     model = models.build_ngram(HPARAMS["ngram"], WIDTH, 3)
     models.prime_naive_bayes(model, [(arrays, THREE_CLASSES.head_targets(labels))])
-    scales = [layer for layer in model.layers if isinstance(layer, models.NaiveBayesScale)]
-    assert [layer.name for layer in scales] == ["nb_scale_0", "nb_scale_1", "nb_scale_2"]
+    ratios = model.get_layer("logit").ratios.numpy()
+    assert ratios.shape == (WIDTH, 3) and model.get_layer("logit").kernel.shape == (WIDTH, 3)
     for k in range(3):
         expected = models.naive_bayes_ratios(arrays["indptr"], arrays["indices"], labels == k, WIDTH, alpha=1.0)
-        np.testing.assert_array_equal(model.get_layer(f"nb_scale_{k}").ratios.numpy(), expected)
+        np.testing.assert_array_equal(ratios[:, k], expected)
         # Class k's cue token (2 + k) is favoured by its own head only.
-        ratios = [model.get_layer(f"nb_scale_{head}").ratios.numpy()[2 + k] for head in range(3)]
-        assert ratios[k] > 0 > max(r for head, r in enumerate(ratios) if head != k)
-        assert model.get_layer(f"logit_{k}").kernel.shape == (WIDTH, 1)
-    assert isinstance(model.get_layer("logit"), keras.layers.Concatenate)
+        assert ratios[2 + k, k] > 0 > max(r for head, r in enumerate(ratios[2 + k]) if head != k)
     # Primed a shard at a time, as a streamed split is, the ratios are the same to the bit.
     chunked = models.build_ngram(HPARAMS["ngram"], WIDTH, 3)
     targets = THREE_CLASSES.head_targets(labels)
     halves = (np.arange(0, 40), np.arange(40, 90))
     models.prime_naive_bayes(chunked, [(vectorizing.take(arrays, rows), targets[rows]) for rows in halves])
-    for k in range(3):
-        np.testing.assert_array_equal(chunked.get_layer(f"nb_scale_{k}").ratios.numpy(),
-                                      model.get_layer(f"nb_scale_{k}").ratios.numpy())
+    np.testing.assert_array_equal(chunked.get_layer("logit").ratios.numpy(), ratios)
 
 
 def test_multi_label_ngram_heads_are_primed_from_their_own_label(tmp_path):
     tokens, hot = multi_label_data(n=60)
     arrays = as_features("ngrams", tokens)
     spec = models.model_spec("ngram")
-    model = spec.build(HPARAMS["ngram"], WIDTH, 3)
+    model = spec.build(HPARAMS["ngram"] | {"l2": 0.01}, WIDTH, 3)
     spec.prime(model, [(arrays, THREE_LABELS.head_targets(hot))])
     for k in range(3):
         expected = models.naive_bayes_ratios(arrays["indptr"], arrays["indices"], hot[:, k] == 1, WIDTH, alpha=1.0)
-        np.testing.assert_array_equal(model.get_layer(f"nb_scale_{k}").ratios.numpy(), expected)
+        np.testing.assert_array_equal(model.get_layer("logit").ratios.numpy()[:, k], expected)
     model.save(tmp_path / "model.keras")
     reloaded = training.load_model(tmp_path / "model.keras")
-    np.testing.assert_array_equal(reloaded.get_layer("nb_scale_2").ratios.numpy(), model.get_layer("nb_scale_2").ratios.numpy())
+    np.testing.assert_array_equal(reloaded.get_layer("logit").ratios.numpy(), model.get_layer("logit").ratios.numpy())
+    assert reloaded.get_layer("logit").kernel_regularizer.get_config() == model.get_layer("logit").kernel_regularizer.get_config()
 
 
 def test_plain_weighted_ngram_has_one_dense_head_and_nothing_to_prime():
@@ -263,8 +263,8 @@ def test_a_model_must_read_features_fitted_on_its_own_dataset():
 
 def test_model_names_of_one_dataset_include_hub_models_in_params_order():
     params = {"models": {"a": {"dataset": "x"}, "b": {"dataset": "y"}}, "hub_models": {"c": {"dataset": "x"}}}
-    assert models.model_names(params) == ["a", "b", "c"]
-    assert models.model_names(params, "x") == ["a", "c"]
-    assert models.model_names(params, "z") == []
+    assert catalog.model_names(params) == ["a", "b", "c"]
+    assert catalog.model_names(params, "x") == ["a", "c"]
+    assert catalog.model_names(params, "z") == []
     params["ensembles"] = {"e": {"dataset": "x"}}
-    assert models.ranked_model_names(params, "x") == ["a", "c", "e"] and models.ranked_model_names(params, "y") == ["b"]
+    assert catalog.ranked_model_names(params, "x") == ["a", "c", "e"] and catalog.ranked_model_names(params, "y") == ["b"]

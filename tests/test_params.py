@@ -1,7 +1,7 @@
 import pytest
 
 from conftest import PROJECT_ROOT
-from textclf import data, models, vectorizing
+from textclf import catalog, data, models, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError
 
@@ -67,9 +67,9 @@ def test_the_project_params_check_out_block_by_block():
         kind, settings = vectorizing.checked_features(params, name)
         assert settings["dataset"] in tasks, f"features.{name}.dataset names no dataset"
         kinds[name] = kind
-    for name in models.model_names(params):
+    for name in catalog.model_names(params):
         spec, hparams = models.checked_model_params(params, name)
         assert hparams["dataset"] in tasks, f"{name}: dataset names no dataset"
         assert kinds[hparams["features"]].name == spec.features, f"{name}: reads {spec.features}, its features are not"
     for dataset in tasks:
-        assert models.model_names(params, dataset), f"dataset {dataset} has no model"
+        assert catalog.model_names(params, dataset), f"dataset {dataset} has no model"

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_a_binary_model_has_one_logit_and_the_binary_report():
     logits = training.predict_logits(model, arrays, labels, WIDTH)
     assert logits.shape == (64, 1)
     assert training.evaluate(model, arrays, labels, WIDTH, BINARY) == BINARY.report(labels, logits)
-    assert model.get_layer("nb_scale").ratios.numpy()[3] > 0  # primed: token 3 marks positives
+    assert model.get_layer("logit").ratios.numpy()[3, 0] > 0  # primed: token 3 marks positives
 
 
 @pytest.mark.parametrize(("task", "loss"), [(BINARY, "BinaryCrossentropy"), (THREE_CLASSES, "SparseCategoricalCrossentropy"),
@@ -124,3 +125,35 @@ def test_bags_and_texts_are_predicted_in_their_own_order():
     tokens, labels = separable_data(n=10)
     for kind in ("ngrams", "text"):
         assert list(vectorizing.prediction_order(as_features(kind, tokens), len(labels))) == list(range(10))
+
+
+@pytest.mark.parametrize("task", [BINARY, THREE_LABELS], ids=lambda task: task.name)
+def test_a_frozen_module_encodes_each_text_once_and_trains_as_the_whole_model_would(task, tiny_module):
+    tokens, labels = separable_data() if task.units == 1 else multi_label_data()
+    arrays = as_features("text", tokens)
+    hparams = HPARAMS["hub_dnn"] | {"handle": tiny_module, "trainable": False, "seed": 0, "batch_size": 32, "epochs": 3,
+                                    "learning_rate": 0.05, "patience": 3}
+    spec = models.model_spec("hub_dnn")
+    runs = {}
+    for name, chosen in [("encoded once", spec), ("encoded every epoch", dataclasses.replace(spec, frozen_split=None))]:
+        seed_everything(0)
+        runs[name] = training.train_model(chosen, hparams, WIDTH, (arrays, labels), (arrays, labels), task)
+    (encoded, encoded_rows, _), (whole, whole_rows, _) = runs["encoded once"], runs["encoded every epoch"]
+    assert len(encoded_rows) == len(whole_rows) == 3
+    for once, every in zip(encoded_rows, whole_rows):
+        assert once == pytest.approx(every, rel=1e-4, abs=1e-5)
+    module = training.keras.Sequential([training.keras.Input(shape=(), dtype="string"), encoded.layers[0]])
+    untouched = models.build_hub_dnn(hparams, WIDTH, task.units).layers[0]
+    texts = arrays["texts"][:8].tolist()
+    np.testing.assert_array_equal(module(training.tf.constant(texts)).numpy(), untouched(training.tf.constant(texts)).numpy())
+    np.testing.assert_allclose(training.predict_logits(encoded, arrays, labels, WIDTH),
+                               training.predict_logits(whole, arrays, labels, WIDTH), atol=1e-4)
+
+
+def test_only_a_frozen_module_is_split_from_its_head(tiny_module):
+    spec = models.model_spec("hub_dnn")
+    hparams = HPARAMS["hub_dnn"] | {"handle": tiny_module}
+    assert spec.frozen_split(spec.build(hparams | {"trainable": True}, WIDTH, 1), hparams | {"trainable": True}) is None
+    encoder, head = spec.frozen_split(spec.build(hparams | {"trainable": False}, WIDTH, 1), hparams | {"trainable": False})
+    assert encoder.name == "embedding" and [layer.name for layer in head.layers][-1] == "logit"
+    assert all(models.model_spec(name).frozen_split is None for name in models.MODELS if name != "hub_dnn")

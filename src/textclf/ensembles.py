@@ -22,7 +22,7 @@ import numpy as np
 from textclf import artifacts
 from textclf import params as p
 from textclf.errors import TextclfError
-from textclf.models import ENSEMBLE_BLOCK as BLOCK
+from textclf.catalog import ENSEMBLE_BLOCK as BLOCK
 from textclf.serving import SIGNATURE, in_length_order
 from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf

@@ -37,7 +37,7 @@ from pathlib import Path
 import yaml
 
 from textclf.errors import TextclfError, run_stage
-from textclf.models import ENSEMBLE_BLOCK, MODEL_BLOCKS
+from textclf.catalog import ENSEMBLE_BLOCK, MODEL_BLOCKS
 
 TRANSFER_STAGE = "transfer"
 SHARED_JOB = "shared"

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from textclf import params as p
+from textclf.catalog import MODEL_BLOCKS, ranked_model_names
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
 
@@ -45,6 +46,9 @@ class ModelSpec:
     # Sets weights from outside the training data before training (pretrained word
     # vectors), given the hyper-parameters and the feature set's vocabulary.
     initialize: Callable[[keras.Model, dict, list[str]], None] | None = None
+    # Where the model starts with a part that training leaves unchanged: that part and the head
+    # above it, sharing the model's layers, so each text is encoded once instead of every epoch.
+    frozen_split: Callable[[keras.Model, dict], tuple[keras.layers.Layer, keras.Model] | None] | None = None
 
 
 def build_bow_mean(hparams: dict, vocab_size: int, units: int) -> keras.Model:
@@ -81,20 +85,34 @@ def build_bilstm(hparams: dict, vocab_size: int, units: int) -> keras.Model:
 
 
 @keras.saving.register_keras_serializable(package="textclf")
-class NaiveBayesScale(keras.layers.Layer):
-    """Scale each n-gram indicator by its naive-Bayes log-count ratio (NBSVM, Wang & Manning 2012).
+class NaiveBayesDense(keras.layers.Layer):
+    """One linear head per class over n-gram bags scaled by that class's naive-Bayes log-count ratios
+    (NBSVM, Wang & Manning 2012): logits = bags . (ratios * kernel) + bias.
 
     The ratios are statistics of the training labels, set once by ``prime_naive_bayes``
-    and saved with the model, so the exported model needs nothing else.
+    and saved with the model, so the exported model needs nothing else. Scaling the
+    kernel rather than the inputs makes every head one sparse matmul together, and
+    keeps the sparse bag's values untouched.
     """
 
+    def __init__(self, units: int, kernel_regularizer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
     def build(self, input_shape):
-        self.ratios = self.add_weight(name="ratios", shape=(input_shape[-1],), initializer="ones", trainable=False)
+        width = input_shape[-1]
+        self.ratios = self.add_weight(name="ratios", shape=(width, self.units), initializer="ones", trainable=False)
+        self.kernel = self.add_weight(name="kernel", shape=(width, self.units), initializer="glorot_uniform",
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
 
     def call(self, inputs):
-        scaled = inputs.with_values(inputs.values * tf.gather(self.ratios, inputs.indices[:, 1]))
-        scaled.set_shape(inputs.shape)  # Dense needs the static width
-        return scaled
+        return tf.sparse.sparse_dense_matmul(inputs, self.ratios * self.kernel) + self.bias
+
+    def get_config(self):
+        return super().get_config() | {"units": self.units,
+                                       "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)}
 
 
 def build_ngram(hparams: dict, vocab_size: int, units: int) -> keras.Model:
@@ -105,16 +123,10 @@ def build_ngram(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     """
     inputs = keras.Input(shape=(vocab_size,), sparse=True, name="ngram_bag")
     regularizer = keras.regularizers.l2(hparams["l2"]) if hparams["l2"] else None
-    if hparams["weighting"] != "naive_bayes":
-        logits = keras.layers.Dense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
-    elif units == 1:
-        scaled = NaiveBayesScale(name="nb_scale", dtype=LOGITS_DTYPE)(inputs)
-        logits = keras.layers.Dense(1, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(scaled)
+    if hparams["weighting"] == "naive_bayes":
+        logits = NaiveBayesDense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
     else:
-        heads = [keras.layers.Dense(1, kernel_regularizer=regularizer, name=f"logit_{k}", dtype=LOGITS_DTYPE)(
-                     NaiveBayesScale(name=f"nb_scale_{k}", dtype=LOGITS_DTYPE)(inputs))
-                 for k in range(units)]
-        logits = keras.layers.Concatenate(name="logit", dtype=LOGITS_DTYPE)(heads)
+        logits = keras.layers.Dense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
     return keras.Model(inputs, logits, name="ngram")
 
 
@@ -137,22 +149,21 @@ def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, positives: np.nd
 
 
 def prime_naive_bayes(model: keras.Model, chunks) -> None:
-    """Set each head's ratios from the examples that are positive for it (no layer: plain weighting).
+    """Set each head's ratios from the examples that are positive for it (no NaiveBayesDense: plain weighting).
 
     ``chunks`` yields (arrays, [n, units] positives) a part of the train split at a time, so the counts
     of a split streamed from its shards never need it whole in memory.
     """
-    scales = [layer for layer in model.layers if isinstance(layer, NaiveBayesScale)]
-    if not scales:
+    layer = next((layer for layer in model.layers if isinstance(layer, NaiveBayesDense)), None)
+    if layer is None:
         return
-    width = scales[0].ratios.shape[0]
-    counts = np.zeros((len(scales), 2, width), np.int64)
+    width = layer.ratios.shape[0]
+    counts = np.zeros((layer.units, 2, width), np.int64)
     for arrays, positives in chunks:
-        for head in range(len(scales)):
+        for head in range(layer.units):
             counts[head] += class_counts(arrays["indptr"], arrays["indices"], positives[:, head], width)
-    for head, scale in enumerate(scales):
-        # alpha = 1 is Laplace smoothing, as in the NBSVM paper.
-        scale.ratios.assign(log_count_ratios(counts[head], alpha=1.0))
+    # alpha = 1 is Laplace smoothing, as in the NBSVM paper.
+    layer.ratios.assign(np.stack([log_count_ratios(counts[head], alpha=1.0) for head in range(layer.units)], axis=1))
 
 
 def build_hub_dnn(hparams: dict, width: int, units: int) -> keras.Model:
@@ -167,6 +178,14 @@ def build_hub_dnn(hparams: dict, width: int, units: int) -> keras.Model:
     layers += [keras.layers.Dense(units, activation="relu") for units in hparams["hidden_units"]]
     layers.append(keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE))
     return keras.Sequential(layers, name="hub_dnn")
+
+
+def split_frozen_module(model: keras.Model, hparams: dict) -> tuple[keras.layers.Layer, keras.Model] | None:
+    """A frozen module is a fixed function of the text: (the module, the Dense layers above it)."""
+    if hparams["trainable"]:
+        return None
+    embedding, *head = model.layers
+    return embedding, keras.Sequential([keras.Input(shape=embedding.output_shape[1:]), *head], name="hub_dnn_head")
 
 
 def build_cnn(hparams: dict, vocab_size: int, units: int) -> keras.Model:
@@ -249,19 +268,12 @@ MODELS: dict[str, ModelSpec] = {
         build=build_hub_dnn,
         features="text",
         schema={"handle": p.text, "trainable": p.boolean, "hidden_units": p.list_of(p.positive_int)},
+        frozen_split=split_frozen_module,
     ),
 }
-# Blocks of params.yaml that hold models: hub models have their own, because their
-# stages also depend on the module they load, and self-trained models theirs, because
-# theirs depend on their teacher's export and the unlabelled texts (textclf.self_training).
-MODEL_BLOCKS = ("models", "hub_models", "self_trained")
 # What a block adds to a model's hyper-parameters: a self-trained model names the exported
 # model or ensemble of its dataset that labels the unlabelled texts.
 BLOCK_SCHEMAS: dict[str, dict[str, p.Check]] = {"self_trained": {"teacher": p.text}}
-# Ensembles (textclf.ensembles) are ranked and served like models, but trained from their members' exports.
-ENSEMBLE_BLOCK = "ensembles"
-
-
 def model_spec(architecture: str) -> ModelSpec:
     if architecture not in MODELS:
         raise TextclfError(f"unknown model '{architecture}' (known: {', '.join(sorted(MODELS))})")
@@ -282,22 +294,11 @@ def checked_model_params(params: dict, name: str) -> tuple[ModelSpec, dict]:
             if group == "self_trained" and "handle" in spec.schema:
                 raise TextclfError(f"params.yaml: self_trained.{name}: a {hparams['architecture']} student would need its "
                                    "module as a dep of train_self; self-train a model of `models:` (bow_mean, bilstm, ngram)")
-            teachers = [teacher for teacher in ranked_model_names(params, hparams["dataset"]) if teacher != name]
-            if "teacher" in hparams and hparams["teacher"] not in teachers:
-                raise TextclfError(f"params.yaml: {group}.{name}.teacher: '{hparams['teacher']}' is not another model or "
-                                   f"ensemble of dataset {hparams['dataset']!r} (known: {', '.join(teachers)})")
+            if "teacher" in hparams:
+                teachers = [teacher for teacher in ranked_model_names(params, hparams["dataset"]) if teacher != name]
+                if hparams["teacher"] not in teachers:
+                    raise TextclfError(f"params.yaml: {group}.{name}.teacher: '{hparams['teacher']}' is not another model or "
+                                       f"ensemble of dataset {hparams['dataset']!r} (known: {', '.join(teachers)})")
             return spec, hparams
     raise TextclfError(f"params.yaml: missing block 'models.{name}'")
 
-
-def model_names(params: dict, dataset: str | None = None) -> list[str]:
-    """Every model of the zoo (of one dataset, if given), hub and self-trained models included, in params.yaml order."""
-    return [name for group in MODEL_BLOCKS if isinstance(params.get(group), dict) for name, block in params[group].items()
-            if dataset is None or (isinstance(block, dict) and block.get("dataset") == dataset)]
-
-
-def ranked_model_names(params: dict, dataset: str | None = None) -> list[str]:
-    """What a leaderboard ranks: every model of the zoo (see ``model_names``), then every ensemble."""
-    ensembles = params.get(ENSEMBLE_BLOCK) if isinstance(params.get(ENSEMBLE_BLOCK), dict) else {}
-    return model_names(params, dataset) + [name for name, block in ensembles.items()
-                                           if dataset is None or (isinstance(block, dict) and block.get("dataset") == dataset)]

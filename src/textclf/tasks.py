@@ -21,7 +21,26 @@ import pandas as pd
 
 from textclf import metrics
 from textclf.errors import TextclfError
-from textclf.tf_runtime import keras, tf
+
+
+class _ImportedOnUse:
+    """``tf`` or ``keras`` of textclf.tf_runtime, imported the first time an attribute is read.
+
+    Labels, metrics and class names need neither, and the stages that only read
+    those (prepare, leaderboards, the transfer analysis) would otherwise spend
+    seconds importing TensorFlow.
+    """
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        from textclf import tf_runtime
+
+        return getattr(getattr(tf_runtime, self._name), attribute)
+
+
+tf, keras = _ImportedOnUse("tf"), _ImportedOnUse("keras")
 
 # Exported models return probabilities; turning them back into logits clips them
 # here, so a member's certain 0 or 1 is a large finite logit, not an infinite one.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 
 import textclf  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
 from textclf.errors import TextclfError
@@ -41,6 +42,12 @@ with _native_stderr_silenced():
     import tf_keras as keras
 
     _GPUS = tf.config.list_physical_devices("GPU")
+
+# TF Hub's KerasLayer first tries standalone Keras 2's load context, `keras.saving.legacy`. The `keras`
+# installed beside tf_keras is Keras 3, which has none: the attempt imports all of Keras 3 (2-3 s,
+# scikit-learn included) in every process that loads a module, only to fail. Failing at once lands it
+# on the load context TensorFlow's own loader (and tf_keras's) uses.
+sys.modules.setdefault("keras.saving.legacy.saved_model", None)
 
 if not tf.keras.layers.Dense.__module__.startswith("tf_keras"):
     raise TextclfError(

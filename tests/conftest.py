@@ -151,14 +151,18 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
     return root
 
 
+# The vocabulary of the model tests' token ids (test_models) and of the tiny module's words.
+WIDTH = 50
+
+
 @pytest.fixture(scope="module")
 def tiny_module(tmp_path_factory):
-    """A real exported text-embedding module over the words w0..w49 (test_models.WIDTH)."""
+    """A real exported text-embedding module over the WIDTH words w0, w1, ..."""
     import numpy as np
 
     from textclf import hub_modules
 
     path = tmp_path_factory.mktemp("hub") / "module"
-    vectors = np.random.default_rng(0).normal(0, 0.1, (50, 8)).astype(np.float32)
-    hub_modules.export_module(path, [f"w{i}" for i in range(50)], vectors, oov_buckets=2)
+    vectors = np.random.default_rng(0).normal(0, 0.1, (WIDTH, 8)).astype(np.float32)
+    hub_modules.export_module(path, [f"w{i}" for i in range(WIDTH)], vectors, oov_buckets=2)
     return str(path)

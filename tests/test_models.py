@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import WIDTH
 from textclf import catalog, models, tasks, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, seed_everything
@@ -14,7 +15,6 @@ HPARAMS = {
     "hub_dnn": {"trainable": True, "hidden_units": [8]},
     "cnn": {"handle": None, "embedding_dim": 8, "filters": 8, "kernel_size": 3, "dropout": 0.1, "bucket_by_length": True},
 }
-WIDTH = 50
 VOCABULARY = [f"w{i}" for i in range(2, WIDTH)]  # ids 0 and 1 are padding and OOV; the tiny module knows w0..w49
 BINARY = tasks.Binary(["negative", "positive"])
 THREE_CLASSES = tasks.MultiClass(["a", "b", "c"])

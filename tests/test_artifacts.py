@@ -32,27 +32,33 @@ def built(architecture, units=1, seed=0):
     return model
 
 
-SAVE_KERAS_MODEL = """
+# A stacked Bidirectional LSTM shares initializers, which Keras records by memory address, and a
+# multi-label n-gram model has one naive-Bayes head per label.
+SAVED_MODELS = [("bow_mean", 1), ("bilstm", 1), ("bow_mean", 8), ("ngram", 9)]
+
+SAVE_KERAS_MODELS = """
 import sys
 import textclf
 from textclf import artifacts
-sys.path.insert(0, sys.argv[4])
-from test_artifacts import built
-artifacts.save_keras_model(built(sys.argv[2], int(sys.argv[3])), sys.argv[1])
+sys.path.insert(0, sys.argv[2])
+from test_artifacts import SAVED_MODELS, built
+for architecture, units in SAVED_MODELS:
+    artifacts.save_keras_model(built(architecture, units), f"{sys.argv[1]}/{architecture}-{units}.keras")
 """
 
 
-@pytest.mark.parametrize(("architecture", "units"), [("bow_mean", 1), ("bilstm", 1), ("bow_mean", 8), ("ngram", 9)])
-def test_the_same_model_saved_by_two_processes_gives_the_same_bytes(architecture, units, tmp_path):
-    """As a forced rerun does; a stacked Bidirectional LSTM shares initializers, which Keras records by memory
-    address, and a multi-label n-gram model has one naive-Bayes head per label."""
-    for name in ("a.keras", "b.keras"):
-        subprocess.run([sys.executable, "-c", SAVE_KERAS_MODEL, str(tmp_path / name), architecture, str(units),
-                        str(Path(__file__).parent)], check=True)
-    assert (tmp_path / "a.keras").read_bytes() == (tmp_path / "b.keras").read_bytes()
-    with zipfile.ZipFile(tmp_path / "a.keras") as archive:
-        assert {entry.date_time for entry in archive.infolist()} == {artifacts.ZIP_EPOCH}
-        assert b"date_saved" not in archive.read("metadata.json")
+def test_the_same_models_saved_by_two_processes_give_the_same_bytes(tmp_path):
+    """As a forced rerun does: each process saves every model of SAVED_MODELS."""
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        subprocess.run([sys.executable, "-c", SAVE_KERAS_MODELS, str(tmp_path / name), str(Path(__file__).parent)],
+                       check=True)
+    for architecture, units in SAVED_MODELS:
+        saved = f"{architecture}-{units}.keras"
+        assert (tmp_path / "a" / saved).read_bytes() == (tmp_path / "b" / saved).read_bytes(), saved
+        with zipfile.ZipFile(tmp_path / "a" / saved) as archive:
+            assert {entry.date_time for entry in archive.infolist()} == {artifacts.ZIP_EPOCH}
+            assert b"date_saved" not in archive.read("metadata.json")
 
 
 def test_weights_digest_tells_models_apart_and_survives_a_reload(tmp_path):
@@ -64,26 +70,30 @@ def test_weights_digest_tells_models_apart_and_survives_a_reload(tmp_path):
     assert artifacts.weights_digest(built("bow_mean", units=3)) != artifacts.weights_digest(model)  # a wider head
 
 
-SAVE_MODULE = """
+SAVE_MODULES = """
 import sys
 import textclf
 from textclf import artifacts
 from textclf.tf_runtime import keras, seed_everything, tf
-seed_everything(0)
-module = tf.Module()
-module.weight = tf.Variable([float(sys.argv[2]), 2.0])
-# An LSTM: Keras names its function lstm_<random uuid4>
-module.lstm = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(3)])
-module.lstm(tf.ones([1, 5], tf.int32))
-module.run = tf.function(lambda x: module.lstm(x) * module.weight[0], input_signature=[tf.TensorSpec([None, None], tf.int32)])
-artifacts.save_saved_model(module, sys.argv[1])
+for path, weight in zip(sys.argv[1::2], sys.argv[2::2]):
+    keras.backend.clear_session()  # the same layer names for each module, as in a fresh process
+    seed_everything(0)
+    module = tf.Module()
+    module.weight = tf.Variable([float(weight), 2.0])
+    # An LSTM: Keras names its function lstm_<random uuid4>
+    module.lstm = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(3)])
+    module.lstm(tf.ones([1, 5], tf.int32))
+    module.run = tf.function(lambda x: module.lstm(x) * module.weight[0],
+                             input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    artifacts.save_saved_model(module, path)
 """
 
 
 def test_saved_model_bytes_depend_only_on_the_content(tmp_path):
-    """Saved by separate processes, as a forced rerun does: no random uuid (fingerprint, LSTM function names) may differ."""
-    for name, weight in (("a", "1.0"), ("b", "1.0"), ("c", "3.0")):
-        subprocess.run([sys.executable, "-c", SAVE_MODULE, str(tmp_path / name), weight], check=True)
+    """Saved by separate processes, as a forced rerun does: no random uuid (fingerprint, LSTM function names) may
+    differ. The first process also saves other weights, which must change the fingerprint."""
+    for saves in ((tmp_path / "a", "1.0", tmp_path / "c", "3.0"), (tmp_path / "b", "1.0")):
+        subprocess.run([sys.executable, "-c", SAVE_MODULES, *map(str, saves)], check=True)
     files = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*") if path.is_file())
     assert Path("fingerprint.pb") in files
     for name in files:

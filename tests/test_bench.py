@@ -40,6 +40,35 @@ def test_a_failing_command_stops_the_harness_with_its_exit_code():
         bench.measured([sys.executable, "-c", "raise SystemExit(3)"])
 
 
+STAGES_SCRIPT = """
+import subprocess, sys
+allocate = "import time; block = bytearray({{mb}} * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep({{sleep}})"
+print("Running stage 'big':")
+subprocess.run([sys.executable, "-c", allocate.format(mb=300, sleep=0.6)], check=True)
+print("Running stage 'small':")
+subprocess.run([sys.executable, "-c", allocate.format(mb=1, sleep=0.4)], check=True)
+raise SystemExit({code})
+"""
+
+
+def test_one_run_is_timed_stage_by_stage_with_each_stage_s_own_peak_memory():
+    ended = []
+    rows, seconds = bench.stage_by_stage([sys.executable, "-c", STAGES_SCRIPT.format(code=0)],
+                                         lambda rows: ended.append(len(rows)))
+    assert [row["stage"] for row in rows] == ["big", "small"] and ended == [1, 2]
+    big, small = rows
+    assert big["seconds"] >= 0.6 and small["seconds"] >= 0.4
+    assert seconds >= big["seconds"] + small["seconds"]
+    # The launching process is not counted: each stage weighs what its own commands held.
+    assert 300 <= big["peak_rss_mb"] < 450
+    assert small["peak_rss_mb"] < 100
+
+
+def test_a_failing_run_stops_the_harness_with_its_exit_code():
+    with pytest.raises(SystemExit, match="exited with 4"):
+        bench.stage_by_stage([sys.executable, "-c", STAGES_SCRIPT.format(code=4)])
+
+
 def test_spread_is_the_median_with_min_and_max():
     assert bench.spread([3.0, 1.0, 2.0, 10.0]) == {"median": 2.5, "min": 1.0, "max": 10.0, "n": 4}
 
@@ -51,6 +80,7 @@ def test_the_table_groups_stages_and_sets_each_model_beside_the_stronger_peer():
         "full_repro": [{"stage": "train@a", "seconds": 100.0, "peak_rss_mb": 900},
                        {"stage": "train@b", "seconds": 50.0, "peak_rss_mb": 1200},
                        {"stage": "pretrain", "seconds": 50.0, "peak_rss_mb": 2000}],
+        "full_repro_seconds": 204.0,
         "noop_repro": {"seconds": {"median": 2.5, "min": 2.0, "max": 3.0, "n": 3}, "peak_rss_mb": 150},
         "peers": {"reference": "strong", "peers": {
             "weak": {"description": "weak peer", "accuracy": 0.90, "seconds": {"median": 10.0, "min": 9.0, "max": 11.0}},
@@ -60,8 +90,8 @@ def test_the_table_groups_stages_and_sets_each_model_beside_the_stronger_peer():
         "predict": {"a": {"reviews_per_second": {"median": 900.0, "min": 800.0, "max": 950.0}}},
     }
     table = bench.markdown(results)
-    assert "**Full `dvc repro`** (every stage forced): 3.3 min, peak RSS 2,000 MB" in table
-    assert "| train | 2 | 150 s | 75% | `train@a` 100 s | 1,200 MB |" in table
+    assert "**Full `dvc repro`** (one run, every stage forced): 3.4 min, peak RSS 2,000 MB" in table
+    assert "| train | 2 | 150 s | 74% | `train@a` 100 s | 1,200 MB |" in table
     assert "No-op `dvc repro`**: 2.5 s (median of 3)" in table
     assert "| ours: `a` | 0.9250 | 100 s | 2.0x | +1.00 points |" in table
     assert "| `a` | 2,000 | 900 (800-950) |" in table

@@ -78,13 +78,17 @@ with open(sys.argv[1], "w") as report:
 """
 
 
+# The measured commands run quiet: TensorFlow's C++ notices would bury the harness's own lines.
+COMMAND_ENV = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
 def measured(command: list[str]) -> dict:
     """Wall time and peak RSS of one command and everything it waits for (wait4's rusage)."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "usage"
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", LAUNCHER, str(report), *command],
-                       env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}, check=True)
+                       env=COMMAND_ENV, check=True)
         seconds = time.perf_counter() - started
         code, max_rss_kib = (int(field) for field in report.read_text().split())  # Linux reports KiB
     if code:
@@ -128,7 +132,7 @@ def stage_by_stage(command: list[str], on_stage_end=lambda rows: None) -> tuple[
 
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"})
+                               env=COMMAND_ENV | {"PYTHONUNBUFFERED": "1"})
     starts: list[tuple[str, float]] = []
 
     def follow_output():

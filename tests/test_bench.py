@@ -23,13 +23,16 @@ sys.modules.setdefault("bench", bench)  # streaming.py imports it as a script wo
 streaming = load_benchmark("streaming")
 
 
+# A process that holds `mb` MiB (every page touched, so it is resident) for `sleep` seconds.
+ALLOCATE = "import time; block = bytearray({mb} * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep({sleep})"
+
+
 def test_a_measured_command_reports_its_time_and_the_peak_memory_of_its_children():
     # This process holds ~600 MB and the child ~200 MB: the peak is the child's, not
     # this process's (a child forked from here would count this process's pages).
     ballast = bytearray(600 * 2**20)
     ballast[::4096] = b"x" * len(ballast[::4096])
-    allocate = "import time; block = bytearray(200 * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep(0.3)"
-    measured = bench.measured([sys.executable, "-c", allocate])
+    measured = bench.measured([sys.executable, "-c", ALLOCATE.format(mb=200, sleep=0.3)])
     assert measured["seconds"] >= 0.3
     assert 200 <= measured["peak_rss_mb"] < 400
     del ballast
@@ -40,14 +43,13 @@ def test_a_failing_command_stops_the_harness_with_its_exit_code():
         bench.measured([sys.executable, "-c", "raise SystemExit(3)"])
 
 
-STAGES_SCRIPT = """
+STAGES_SCRIPT = f"""
 import subprocess, sys
-allocate = "import time; block = bytearray({{mb}} * 2**20); block[::4096] = b'x' * len(block[::4096]); time.sleep({{sleep}})"
 print("Running stage 'big':")
-subprocess.run([sys.executable, "-c", allocate.format(mb=300, sleep=0.6)], check=True)
+subprocess.run([sys.executable, "-c", {ALLOCATE.format(mb=300, sleep=0.6)!r}], check=True)
 print("Running stage 'small':")
-subprocess.run([sys.executable, "-c", allocate.format(mb=1, sleep=0.4)], check=True)
-raise SystemExit({code})
+subprocess.run([sys.executable, "-c", {ALLOCATE.format(mb=1, sleep=0.4)!r}], check=True)
+raise SystemExit({{code}})
 """
 
 

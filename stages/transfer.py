@@ -1,8 +1,10 @@
-"""Stage transfer@<setup>-<size>: one cell of the transfer-learning analysis.
+"""Stage transfer@<setup>: one setup of the transfer-learning analysis, at every training size.
 
-Trains one setup (a hub module frozen or fine-tuned, or a zoo baseline) on a
-balanced slice of ``size`` labelled train reviews, early-stopped on the full
-validation split, and records train and test accuracy.
+Trains the setup (a hub module frozen or fine-tuned, or a zoo baseline) on a
+balanced slice of each of ``transfer.sizes`` labelled train reviews,
+early-stopped on the full validation split, and records each size's train and
+test accuracy. The sizes share one process: each pays TensorFlow's start once,
+and each size starts from the seed in a cleared session, as it would alone.
 """
 
 import argparse
@@ -12,7 +14,7 @@ from textclf import models, tasks, training, transfer, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
-from textclf.tf_runtime import seed_everything
+from textclf.tf_runtime import keras, seed_everything
 
 FEATURES = Path("data/features")
 CELLS = Path("metrics/transfer")
@@ -48,36 +50,39 @@ def setup_model(params: dict, settings: dict, setup: str) -> tuple[models.ModelS
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("setup", help="a setup under `transfer.setups:` in params.yaml")
-    parser.add_argument("size", type=int, help="how many labelled train reviews to learn from")
-    args = parser.parse_args()
+    setup = parser.parse_args().setup
     params = p.read_params()
     settings = p.checked_block(params, "transfer", SCHEMA)
-    spec, hparams = setup_model(params, settings, args.setup)
+    spec, hparams = setup_model(params, settings, setup)
     # The task of the dataset the text features were fitted on (IMDB sentiment by default).
     task = tasks.task_of(params, vectorizing.checked_features(params, settings["text_features"])[1]["dataset"])
 
-    seed_everything(settings["seed"])
     feature_dir = FEATURES / hparams["features"]
     width = vectorizing.input_width(feature_dir, spec.features)
-    train_arrays, train_labels = vectorizing.load_split(feature_dir, "train")
-    chosen = transfer.balanced_subset(train_labels, args.size, settings["seed"])
-    train_arrays, train_labels = vectorizing.take(train_arrays, chosen), train_labels[chosen]
-    model, rows, best_epoch = training.train_model(spec, hparams, width, (train_arrays, train_labels),
-                                                   vectorizing.load_split(feature_dir, "validation"), task)
-    train_score = training.evaluate(model, train_arrays, train_labels, width, task)
-    test_score = training.evaluate(model, *vectorizing.load_split(feature_dir, "test"), width, task)
-
-    with staged_outputs(CELLS / f"{transfer.cell_name(args.setup, args.size)}.json") as (cell_tmp,):
-        write_json(cell_tmp, {
+    all_train = vectorizing.load_split(feature_dir, "train")
+    validation, test = vectorizing.load_split(feature_dir, "validation"), vectorizing.load_split(feature_dir, "test")
+    cells = {}
+    for size in sorted(settings["sizes"]):
+        keras.backend.clear_session()  # the previous size's model and layer names go; memory stays flat
+        seed_everything(settings["seed"])
+        chosen = transfer.balanced_subset(all_train[1], size, settings["seed"])
+        train_arrays, train_labels = vectorizing.take(all_train[0], chosen), all_train[1][chosen]
+        model, rows, best_epoch = training.train_model(spec, hparams, width, (train_arrays, train_labels), validation, task)
+        train_score = training.evaluate(model, train_arrays, train_labels, width, task)
+        test_score = training.evaluate(model, *test, width, task)
+        cells[str(size)] = {
             "labelled_reviews": int(len(train_labels)),
             "train_accuracy": round(train_score["accuracy"], 6),
             "test_accuracy": round(test_score["accuracy"], 6),
             "test_loss": round(test_score["loss"], 6),
             "best_epoch": best_epoch,
             "epochs_run": len(rows),
-        })
-    print(f"transfer@{transfer.cell_name(args.setup, args.size)}: train accuracy {train_score['accuracy']:.4f}, "
-          f"test accuracy {test_score['accuracy']:.4f}")
+        }
+        print(f"transfer@{setup}, {size} labelled reviews: train accuracy {train_score['accuracy']:.4f}, "
+              f"test accuracy {test_score['accuracy']:.4f}", flush=True)
+
+    with staged_outputs(CELLS / f"{setup}.json") as (cells_tmp,):
+        write_json(cells_tmp, cells)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
         if model["architecture"] == "cnn":  # its embedding takes the module's vectors: the same size
             model.update(embedding_dim=8, filters=8)
     params["datasets"]["movie_genres"].update(validation_fraction=0.2, test_fraction=0.2)
-    params["transfer"].update(sizes=[64], epochs=3, batch_size=16, learning_rate=0.02, patience=1)
+    params["transfer"].update(sizes=[32, 64], epochs=3, batch_size=16, learning_rate=0.02, patience=1)
     for dotted, value in overrides.items():
         node = params
         *parents, key = dotted.split("__")

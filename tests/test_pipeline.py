@@ -97,7 +97,7 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
         *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")),
         *(f"{stage}@{m}" for m in HUB_MODELS for stage in ("train_hub", "evaluate_hub", "export_hub")),
         *(f"{stage}@{m}" for m in SELF_TRAINED for stage in ("train_self", "evaluate_self", "export_self")),
-        *(f"transfer@{setup}-64" for setup in SETUPS),
+        *(f"transfer@{setup}" for setup in SETUPS),
     }
     shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
     assert "metrics/leaderboards/imdb.json" in shown and "metrics/models/ngram/evaluate.json" in shown
@@ -105,7 +105,7 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
     assert "metrics/models/ngram/train/metrics.json" in shown  # DVCLive's training summary
     assert "metrics/transfer_analysis.json" in shown
     transfer = json.loads((project / "metrics/transfer_analysis.json").read_text())
-    assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"64"}
+    assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"32", "64"}
     board = json.loads((project / "metrics/leaderboards/imdb.json").read_text())
     assert set(board) == {*MODELS, *HUB_MODELS, *SELF_TRAINED, *ENSEMBLES}
     assert board["bow_mean"]["accuracy"] > 0.8 and board["ngram"]["accuracy"] > 0.8
@@ -166,7 +166,7 @@ def kind(stage: str) -> str:
 # the hub, self-trained and transfer stages each have their own model code beside the shared scripts.
 FORCED = ["fetch@imdb", "prepare@imdb", "vectorize@ngrams_1to3", "pretrain", "train@ngram", "evaluate@ngram",
           "train_hub@hub_dnn", "export_hub@cnn", "ensemble", "train_self@ngram_self_trained", "ensemble_self_trained",
-          "transfer@pretrained_finetuned-64"]
+          "transfer@pretrained_finetuned"]
 
 
 def test_forced_rerun_reproduces_every_byte(built):
@@ -284,7 +284,7 @@ def test_a_change_reruns_only_what_it_touches_and_the_report_shows_it(built):
     assert "](report/imdb-sentiment-validation-loss-per-epoch.png)" in report
     assert (project / "report/imdb-sentiment-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
 
-    # A new learning-curve point leaves every cell it does not add up to date.
-    params["transfer"]["sizes"].append(16)
+    # A transfer setup's own settings leave the other setups up to date.
+    params["transfer"]["setups"]["bow_mean"]["embedding_dim"] = 12
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert set(json.loads(dvc(project, "status", "--json"))) == {*(f"transfer@{setup}-16" for setup in SETUPS), "transfer-analysis"}
+    assert set(json.loads(dvc(project, "status", "--json"))) == {"transfer@bow_mean", "transfer-analysis"}

@@ -4,7 +4,7 @@ The pipeline is split, from DVC's own stage graph, into jobs that can run on
 separate machines and meet again through the DVC remote:
 
 - units, one job each: a model (its train, evaluate and export stages, or an
-  ensemble's own stage) or a transfer setup (its cells over every training size);
+  ensemble's own stage) or a transfer setup (its one stage, every training size);
 - shared stages, run once by a first job before any unit: what the units read
   (fetch, prepare, vectorize, pretrain);
 - final stages, run last by the job that writes the report: everything no unit
@@ -59,8 +59,7 @@ def unit_of(stage: str, params: dict) -> str | None:
     if not key and name in (params.get(ENSEMBLE_BLOCK) or {}):
         return name
     if name == TRANSFER_STAGE and key:
-        setup = key.rsplit("-", 1)[0]  # a cell is <setup>-<training size> (transfer.cell_name)
-        return f"{TRANSFER_STAGE}-{setup}"
+        return f"{TRANSFER_STAGE}-{key}"
     return None
 
 

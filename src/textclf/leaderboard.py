@@ -24,18 +24,27 @@ def columns(task: Task) -> dict[str, tuple[str, str]]:
     return {key: ("evaluate", heading) for key, heading in task.columns.items()} | COMMON_COLUMNS
 
 
-def read_numbers(path: Path, keys: list[str]) -> dict:
-    """A JSON metrics file that must hold a number under each of ``keys``."""
+def read_json(path: Path):
+    """A JSON file written by an earlier stage, or one error line saying what to run."""
     if not path.is_file():
         raise TextclfError(f"{path} not found (run `dvc repro` to train and evaluate every model)")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise TextclfError(f"{path} is not valid JSON ({error})") from None
+
+
+def checked_numbers(data, keys: list[str], where) -> dict:
+    """``data`` itself, once it is known to hold a number under each of ``keys`` (``where`` names it in the error)."""
     missing = [key for key in keys if not isinstance(data, dict) or not isinstance(data.get(key), (int, float))]
     if missing:
-        raise TextclfError(f"{path} lacks the number '{missing[0]}'")
+        raise TextclfError(f"{where} lacks the number '{missing[0]}'")
     return data
+
+
+def read_numbers(path: Path, keys: list[str]) -> dict:
+    """A JSON metrics file that must hold a number under each of ``keys``."""
+    return checked_numbers(read_json(path), keys, path)
 
 
 def build(model_names: list[str], metrics_root: Path, timings_root: Path, task: Task) -> list[dict]:

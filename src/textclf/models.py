@@ -274,6 +274,8 @@ MODELS: dict[str, ModelSpec] = {
 # What a block adds to a model's hyper-parameters: a self-trained model names the exported
 # model or ensemble of its dataset that labels the unlabelled texts.
 BLOCK_SCHEMAS: dict[str, dict[str, p.Check]] = {"self_trained": {"teacher": p.text}}
+
+
 def model_spec(architecture: str) -> ModelSpec:
     if architecture not in MODELS:
         raise TextclfError(f"unknown model '{architecture}' (known: {', '.join(sorted(MODELS))})")

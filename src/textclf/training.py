@@ -48,9 +48,7 @@ def split_dataset(split, batch_size: int, width: int, shuffle_seed: int | None =
     """
     parse_batches = isinstance(split, vectorizing.StoredSplit) and not bucket_by_length
     dataset = split.records() if parse_batches else split.examples()
-    if shuffle_seed is not None:
-        buffer = split.count if shuffle_buffer is None else min(shuffle_buffer, split.count)
-        dataset = dataset.shuffle(max(buffer, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = shuffled(dataset, split.count, shuffle_seed, shuffle_buffer)
     if parse_batches:
         dataset = split.parsed_batches(dataset, batch_size, width)
     else:
@@ -58,6 +56,15 @@ def split_dataset(split, batch_size: int, width: int, shuffle_seed: int | None =
     if label_dtype is not None:
         dataset = dataset.map(lambda inputs, labels: (inputs, tf.cast(labels, label_dtype)))
     return prefetched(dataset)
+
+
+def shuffled(dataset, count: int, seed: int | None, buffer: int | None):
+    """``dataset`` of ``count`` examples reshuffled each epoch through a buffer of ``buffer`` (all by default),
+    or as it is when ``seed`` is None (evaluation and prediction keep the split's order)."""
+    if seed is None:
+        return dataset
+    size = count if buffer is None else min(buffer, count)
+    return dataset.shuffle(max(size, 1), seed=seed, reshuffle_each_iteration=True)
 
 
 def prefetched(dataset):
@@ -83,9 +90,7 @@ def encoded_dataset(encoder, split, batch_size: int, label_dtype, shuffle_seed: 
         raise TextclfError("cannot encode an empty split")
     labels = np.concatenate(labels)
     dataset = tf.data.Dataset.from_tensor_slices((np.concatenate(vectors), labels.astype(label_dtype)))
-    if shuffle_seed is not None:
-        buffer = len(labels) if shuffle_buffer is None else min(shuffle_buffer, len(labels))
-        dataset = dataset.shuffle(max(buffer, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = shuffled(dataset, len(labels), shuffle_seed, shuffle_buffer)
     return prefetched(dataset.batch(batch_size))
 
 

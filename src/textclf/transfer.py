@@ -25,17 +25,18 @@ def balanced_subset(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([per_label[0][: size - half], per_label[1][:half]]))
 
 
-def cell_name(setup: str, size: int) -> str:
-    return f"{setup}-{size}"
-
-
 def collect(setups: list[str], sizes: list[int], cells_dir: Path) -> dict:
-    """Every cell's metrics, checked, as {setup: {size: cell}}."""
+    """Every cell's metrics, checked, as {setup: {size: cell}} (one file per setup, one entry per size)."""
     keys = ["train_accuracy", "test_accuracy", "labelled_reviews"]
-    return {
-        setup: {size: leaderboard.read_numbers(cells_dir / f"{cell_name(setup, size)}.json", keys) for size in sizes}
-        for setup in setups
-    }
+    cells = {}
+    for setup in setups:
+        path = cells_dir / f"{setup}.json"
+        by_size = leaderboard.read_json(path)
+        missing = [size for size in sizes if str(size) not in by_size]
+        if missing:
+            raise TextclfError(f"{path} has no cell for {missing[0]} labelled reviews (run `dvc repro transfer@{setup}`)")
+        cells[setup] = {size: leaderboard.checked_numbers(by_size[str(size)], keys, f"{path}, size {size}") for size in sizes}
+    return cells
 
 
 def summary(cells: dict, sizes: list[int]) -> dict:

@@ -121,6 +121,16 @@ def test_export_needs_no_textclf_to_load_and_returns_the_class_names(export_of):
     assert result["labels"].numpy().tolist() == [[b"negative", b"positive"]]
 
 
+def test_an_export_holds_its_signature_not_the_keras_layers_own_traces(export_of):
+    """Those traces only serve reviving the layers as Keras objects; tracing them was most of an LSTM export's time."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel.FromString((export_of("cnn-binary")[4] / "saved_model.pb").read_bytes())
+    names = [function.signature.name for function in saved.meta_graphs[0].graph_def.library.function]
+    assert any("probabilities" in name for name in names)
+    assert not [name for name in names if "call_and_return_conditional_losses" in name]
+
+
 def test_loading_something_that_is_not_an_export_fails_clearly(tmp_path):
     with pytest.raises(TextclfError, match="no exported model"):
         serving.Predictor(tmp_path)

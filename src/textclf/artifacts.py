@@ -17,7 +17,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from textclf.tf_runtime import keras, tf
+from textclf.tf_runtime import keras, keras_traces_skipped, tf
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 _UUID4 = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -67,7 +67,8 @@ def _numbered_uuids(data: bytes) -> bytes:
 
 
 def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
-    """``tf.saved_model.save``, with what differs from save to save made to follow from the content.
+    """``tf.saved_model.save``, with what differs from save to save made to follow from the content,
+    and without the Keras layers' own traces (``keras_traces_skipped``): the signatures are what is served.
 
     Keras names the function behind each LSTM layer ``lstm_<uuid4>`` (its
     ``api_implements`` attribute, for the CPU/GPU implementation switch), so
@@ -78,7 +79,8 @@ def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
     from tensorflow.core.protobuf import fingerprint_pb2
     from tensorflow.python.saved_model.pywrap_saved_model import fingerprinting
 
-    tf.saved_model.save(module, str(path), signatures=signatures)
+    with keras_traces_skipped():
+        tf.saved_model.save(module, str(path), signatures=signatures)
     graph = Path(path) / "saved_model.pb"
     graph.write_bytes(_numbered_uuids(graph.read_bytes()))
     fingerprint_path = Path(path) / "fingerprint.pb"

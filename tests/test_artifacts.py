@@ -101,3 +101,30 @@ def test_saved_model_bytes_depend_only_on_the_content(tmp_path):
     assert (tmp_path / "c/fingerprint.pb").read_bytes() != (tmp_path / "a/fingerprint.pb").read_bytes()
     loaded = tf.saved_model.load(str(tmp_path / "a"))
     assert loaded.run(tf.constant([[1, 2, 0]])).shape == (1, 3)  # the renamed functions still load and run
+
+
+SAVE_TWO_LSTMS = """
+import sys
+import numpy as np
+import textclf
+from textclf import artifacts
+from textclf.tf_runtime import keras, seed_everything, tf
+for path, units in zip(sys.argv[1::2], sys.argv[2::2]):
+    keras.backend.clear_session()  # the same layer names in both, as in two stage processes
+    seed_everything(0)
+    module = tf.Module()
+    module.lstm = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(int(units))])
+    module.run = tf.function(module.lstm, input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    np.save(path + ".npy", module.run(tf.constant([[1, 2, 0]])).numpy())
+    artifacts.save_saved_model(module, path)
+"""
+
+
+def test_two_saved_lstms_of_different_shapes_run_side_by_side(tmp_path):
+    """Grappler swaps functions that share an LSTM's ``api_implements`` name: two exports loaded in one process
+    (predict, an ensemble) must not share one unless their graphs are the same."""
+    narrow, wide = tmp_path / "narrow", tmp_path / "wide"
+    subprocess.run([sys.executable, "-c", SAVE_TWO_LSTMS, str(narrow), "3", str(wide), "5"], check=True)
+    loaded = [tf.saved_model.load(str(path)) for path in (narrow, wide)]
+    for path, module in zip((narrow, wide), loaded):
+        np.testing.assert_allclose(module.run(tf.constant([[1, 2, 0]])).numpy(), np.load(f"{path}.npy"), atol=1e-6)

@@ -56,14 +56,24 @@ def _numbered_shared_objects(config, numbers: dict | None = None):
     return config
 
 
-def _numbered_uuids(data: bytes) -> bytes:
-    """Each distinct uuid4 in ``data`` replaced by 00000001-0000-4000-8000-000000000000, 2, ... in order.
+def _content_uuids(data: bytes) -> bytes:
+    """Each distinct uuid4 in ``data`` replaced by one derived from ``data`` with its uuids blanked and from its order
+    of appearance.
 
-    The replacements have the same length, so every protobuf length prefix stays valid.
+    The replacements have the same length, so every protobuf length prefix stays valid. They differ between graphs
+    that differ: Grappler swaps in any loaded function with the same ``api_implements`` name, so two exports whose
+    LSTMs shared a name (plain numbers, say) would run each other's functions when loaded side by side.
     """
-    numbers: dict[bytes, bytes] = {}
-    return _UUID4.sub(lambda match: numbers.setdefault(
-        match.group(), f"{len(numbers) + 1:08x}-0000-4000-8000-000000000000".encode()), data)
+    graph = hashlib.sha256(_UUID4.sub(b"00000000-0000-4000-8000-000000000000", data)).hexdigest()
+    uuids: dict[bytes, bytes] = {}
+
+    def derived(match: re.Match) -> bytes:
+        if match.group() not in uuids:
+            h = hashlib.sha256(f"{graph}:{len(uuids)}".encode()).hexdigest()
+            uuids[match.group()] = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-8{h[17:20]}-{h[20:32]}".encode()
+        return uuids[match.group()]
+
+    return _UUID4.sub(derived, data)
 
 
 def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
@@ -72,8 +82,8 @@ def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
 
     Keras names the function behind each LSTM layer ``lstm_<uuid4>`` (its
     ``api_implements`` attribute, for the CPU/GPU implementation switch), so
-    every export of a recurrent model differs; those uuids are numbered in order
-    of appearance. The fingerprint, whose checksum covers them, is then made
+    every export of a recurrent model differs; those uuids are replaced by ones
+    derived from the graph (``_content_uuids``). The fingerprint, whose checksum covers them, is then made
     again, and its random uuid replaced by one derived from the content.
     """
     from tensorflow.core.protobuf import fingerprint_pb2
@@ -82,7 +92,7 @@ def save_saved_model(module: tf.Module, path: Path, signatures=None) -> None:
     with keras_traces_skipped():
         tf.saved_model.save(module, str(path), signatures=signatures)
     graph = Path(path) / "saved_model.pb"
-    graph.write_bytes(_numbered_uuids(graph.read_bytes()))
+    graph.write_bytes(_content_uuids(graph.read_bytes()))
     fingerprint_path = Path(path) / "fingerprint.pb"
     if not fingerprint_path.is_file():
         return

@@ -72,19 +72,20 @@ def test_weights_digest_tells_models_apart_and_survives_a_reload(tmp_path):
 
 SAVE_MODULES = """
 import sys
+import numpy as np
 import textclf
 from textclf import artifacts
 from textclf.tf_runtime import keras, seed_everything, tf
-for path, weight in zip(sys.argv[1::2], sys.argv[2::2]):
+for path, weight, units in zip(sys.argv[1::3], sys.argv[2::3], sys.argv[3::3]):
     keras.backend.clear_session()  # the same layer names for each module, as in a fresh process
     seed_everything(0)
     module = tf.Module()
     module.weight = tf.Variable([float(weight), 2.0])
     # An LSTM: Keras names its function lstm_<random uuid4>
-    module.lstm = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(3)])
-    module.lstm(tf.ones([1, 5], tf.int32))
+    module.lstm = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(int(units))])
     module.run = tf.function(lambda x: module.lstm(x) * module.weight[0],
                              input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    np.save(path + ".npy", module.run(tf.constant([[1, 2, 0]])).numpy())
     artifacts.save_saved_model(module, path)
 """
 
@@ -92,7 +93,7 @@ for path, weight in zip(sys.argv[1::2], sys.argv[2::2]):
 def test_saved_model_bytes_depend_only_on_the_content(tmp_path):
     """Saved by separate processes, as a forced rerun does: no random uuid (fingerprint, LSTM function names) may
     differ. The first process also saves other weights, which must change the fingerprint."""
-    for saves in ((tmp_path / "a", "1.0", tmp_path / "c", "3.0"), (tmp_path / "b", "1.0")):
+    for saves in ((tmp_path / "a", "1.0", "3", tmp_path / "c", "3.0", "3"), (tmp_path / "b", "1.0", "3")):
         subprocess.run([sys.executable, "-c", SAVE_MODULES, *map(str, saves)], check=True)
     files = sorted(path.relative_to(tmp_path / "a") for path in (tmp_path / "a").rglob("*") if path.is_file())
     assert Path("fingerprint.pb") in files
@@ -103,28 +104,11 @@ def test_saved_model_bytes_depend_only_on_the_content(tmp_path):
     assert loaded.run(tf.constant([[1, 2, 0]])).shape == (1, 3)  # the renamed functions still load and run
 
 
-SAVE_TWO_LSTMS = """
-import sys
-import numpy as np
-import textclf
-from textclf import artifacts
-from textclf.tf_runtime import keras, seed_everything, tf
-for path, units in zip(sys.argv[1::2], sys.argv[2::2]):
-    keras.backend.clear_session()  # the same layer names in both, as in two stage processes
-    seed_everything(0)
-    module = tf.Module()
-    module.lstm = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(int(units))])
-    module.run = tf.function(module.lstm, input_signature=[tf.TensorSpec([None, None], tf.int32)])
-    np.save(path + ".npy", module.run(tf.constant([[1, 2, 0]])).numpy())
-    artifacts.save_saved_model(module, path)
-"""
-
-
 def test_two_saved_lstms_of_different_shapes_run_side_by_side(tmp_path):
     """Grappler swaps functions that share an LSTM's ``api_implements`` name: two exports loaded in one process
     (predict, an ensemble) must not share one unless their graphs are the same."""
     narrow, wide = tmp_path / "narrow", tmp_path / "wide"
-    subprocess.run([sys.executable, "-c", SAVE_TWO_LSTMS, str(narrow), "3", str(wide), "5"], check=True)
+    subprocess.run([sys.executable, "-c", SAVE_MODULES, str(narrow), "1.0", "3", str(wide), "1.0", "5"], check=True)
     loaded = [tf.saved_model.load(str(path)) for path in (narrow, wide)]
     for path, module in zip((narrow, wide), loaded):
         np.testing.assert_allclose(module.run(tf.constant([[1, 2, 0]])).numpy(), np.load(f"{path}.npy"), atol=1e-6)

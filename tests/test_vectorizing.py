@@ -43,6 +43,24 @@ def test_fitting_on_no_text_is_an_error():
         SEQUENCE.fit(WORDS, [])
 
 
+@pytest.mark.parametrize("kind, settings", [(SEQUENCE, WORDS), (NGRAMS, BAGS | {"ngrams": 3})], ids=["sequence", "ngrams"])
+@pytest.mark.parametrize("max_tokens", [3, 7, 12, 1000])
+def test_a_fitted_vocabulary_is_the_one_keras_adapt_learns(kind, settings, max_tokens):
+    # Many tokens share a count here, so the cut at max_tokens falls inside a tie; at 1000 nothing is cut.
+    texts = TRAIN + ["the plot, the cast and the fun", "A great great plot", "unk [UNK] cast", "zebra yak xylophone"]
+    settings = settings | {"max_tokens": max_tokens, "standardize": "none"}  # "[UNK]" stays a token of the text
+    adapted = kind.vectorizer(settings)
+    adapted.adapt(tf.data.Dataset.from_tensor_slices(texts).batch(2))
+    assert kind.fit(settings, texts) == adapted.get_vocabulary()[kind.reserved :]
+
+
+def test_most_frequent_breaks_ties_by_the_tokens_bytes_and_drops_the_excluded():
+    tokens = tf.constant(["b", "a", "[UNK]", "c", "é"])
+    counts = tf.constant([2, 2, 9, 1, 2], tf.int64)
+    assert vectorizing.most_frequent(tokens, counts, 2, ["[UNK]"]) == ["é", "b"]
+    assert vectorizing.most_frequent(tokens, counts, 10, ["[UNK]"]) == ["é", "b", "a", "c"]
+
+
 def test_vocabulary_file_keeps_tokens_with_odd_line_separators(tmp_path):
     tokens = ["great", "a\x85b", "c\u2028d", "e\rf", "g\x0ch"]
     vectorizing.save_vocabulary(tokens, tmp_path / "vocab.txt")

@@ -78,15 +78,20 @@ class FeatureKind:
     def fit(self, settings: dict, texts: Sequence[str] | tf.data.Dataset) -> list[str]:
         """Vocabulary learnt from ``texts`` alone (train, maybe unlabelled texts too: never validation or test).
 
-        ``texts`` is a list, or a dataset of string batches that adapt streams through.
+        ``texts`` is a list, or a dataset of string batches, streamed through once.
         """
         batches = texts if isinstance(texts, tf.data.Dataset) else (
             tf.data.Dataset.from_tensor_slices(tf.constant(list(texts), tf.string)).batch(2048))
         if next(iter(batches.unbatch().take(1)), None) is None:
             raise TextclfError("cannot fit a vocabulary on an empty train split")
         vectorizer = self.vectorizer(settings)
-        vectorizer.adapt(batches)
-        return vectorizer.get_vocabulary()[self.reserved :]
+        reserved = vectorizer.get_vocabulary()  # before any text: the padding and OOV tokens alone
+        # Counted as adapt() counts, but sorted here: adapt would also build a lookup table of the vocabulary
+        # (seconds for a million n-grams) that fitting throws away, since the stage builds the one it saves.
+        for batch in batches:
+            vectorizer.update_state(batch)
+        tokens, counts = vectorizer._lookup_layer.token_counts.export()  # noqa: SLF001  (adapt's own counts)
+        return most_frequent(tokens, counts, settings["max_tokens"] - len(reserved), reserved)
 
     def _batches(self, vectorizer, texts: Sequence[str], batch_size: int) -> list:
         """The vectorizer's output for each batch of texts, in order; batches are encoded in parallel, one per core."""
@@ -294,6 +299,15 @@ class TextKind(FeatureKind):
 
 
 KINDS: dict[str, FeatureKind] = {kind.name: kind for kind in (SequenceKind(), NgramKind(), TextKind())}
+
+
+def most_frequent(tokens: tf.Tensor, counts: tf.Tensor, limit: int, excluded: Sequence[str]) -> list[str]:
+    """The ``limit`` most frequent of ``tokens`` (bar ``excluded``), ordered as Keras's adapt orders a
+    vocabulary: by count, ties by the token's bytes, both descending."""
+    kept = tf.logical_not(tf.reduce_any(tf.equal(tokens[:, None], tf.constant(list(excluded), tf.string)[None, :]), axis=1))
+    tokens, counts = tf.boolean_mask(tokens, kept).numpy(), tf.boolean_mask(counts, kept).numpy()
+    order = np.lexsort((tokens, counts))[::-1][:limit]
+    return [token.decode("utf-8") for token in tokens[order]]
 
 
 def checked_features(params: dict, name: str) -> tuple[FeatureKind, dict]:

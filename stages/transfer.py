@@ -32,19 +32,21 @@ SCHEMA = {
 
 
 def setup_model(params: dict, settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
-    """A setup is {module, trainable} (a hub_dnn on that module) or {architecture, features, ...} (a zoo model)."""
+    """A setup is {module, trainable} (a hub_dnn on that module) or {architecture, features, ...} (a zoo model),
+    either with its own `patience` where the shared one does not suit its validation curve."""
     chosen = settings["setups"].get(setup)
     if not isinstance(chosen, dict):
         raise TextclfError(f"params.yaml: missing block 'transfer.setups.{setup}'")
-    common = {key: settings[key] for key in ("seed", "batch_size", "epochs", "learning_rate", "patience")}
     name = f"transfer.setups.{setup}"
+    own_patience = {"patience": p.non_negative_int} if "patience" in chosen else {}
+    common = {key: settings[key] for key in ("seed", "batch_size", "epochs", "learning_rate", "patience")}
     if "module" in chosen:
-        chosen = p.checked_block(params, name, {"module": p.text, "trainable": p.boolean})
+        chosen = p.checked_block(params, name, {"module": p.text, "trainable": p.boolean} | own_patience)
         hparams = {"architecture": "hub_dnn", "features": settings["text_features"], "handle": chosen["module"],
                    "trainable": chosen["trainable"], "hidden_units": settings["hidden_units"]}
-        return models.model_spec("hub_dnn"), hparams | common
+        return models.model_spec("hub_dnn"), hparams | common | {key: chosen[key] for key in own_patience}
     spec = models.model_spec(chosen.get("architecture", setup))
-    return spec, p.checked_block(params, name, {"architecture": p.text, "features": p.text} | spec.schema) | common
+    return spec, common | p.checked_block(params, name, {"architecture": p.text, "features": p.text} | spec.schema | own_patience)
 
 
 def main() -> None:

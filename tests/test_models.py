@@ -107,6 +107,19 @@ def test_model_trains_saves_and_reloads(architecture, task, tmp_path, tiny_modul
     np.testing.assert_array_equal(predicted, reloaded.predict(test_data, verbose=0))
 
 
+@pytest.mark.parametrize("architecture", ["bow_mean", "bilstm", "cnn"])
+def test_a_sequence_model_predicts_a_text_the_same_alone_as_padded_beside_a_longer_one(architecture, tiny_module):
+    # Batches are padded to their longest text: a review's prediction must not depend on its batch.
+    seed_everything(5)
+    spec = models.model_spec(architecture)
+    model = spec.build(hparams_of(architecture, tiny_module, **QUICK.get(architecture, {})), WIDTH, 1)
+    short = np.array([[5, 9, 3]], np.int32)
+    padded = np.zeros((2, 40), np.int32)
+    padded[0, :3], padded[1] = short[0], np.arange(40) % (WIDTH - 2) + 2
+    alone = model(short, training=False).numpy()[0]
+    np.testing.assert_allclose(model(padded, training=False).numpy()[0], alone, rtol=1e-5, atol=1e-6)
+
+
 def test_cnn_starts_from_the_modules_vectors_of_the_words_it_knows(tiny_module):
     import tensorflow_hub as hub
 

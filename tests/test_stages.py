@@ -324,6 +324,8 @@ def test_fetch_of_a_missing_file_or_source_is_named(fresh_project):
          "a binary task needs exactly two classes, got 3"),
         ("features.genres_ngrams_1to2", {"dataset": "books"}, ("vectorize", "genres_ngrams_1to2"),
          "missing block 'datasets.books'"),
+        ("transfer.setups.pretrained_frozen", {"patience": -1}, ("transfer", "pretrained_frozen"),
+         "transfer.setups.pretrained_frozen.patience must be an integer >= 0, got -1"),
     ],
 )
 def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, fragment):

@@ -188,25 +188,37 @@ def split_frozen_module(model: keras.Model, hparams: dict) -> tuple[keras.layers
     return embedding, keras.Sequential([keras.Input(shape=embedding.output_shape[1:]), *head], name="hub_dnn_head")
 
 
+@keras.saving.register_keras_serializable(package="textclf")
+class ZeroPadding(keras.layers.Layer):
+    """Values at the padded steps of a batch (token id 0) set to zero; takes [values, token_ids].
+
+    A convolution has no mask: without this, the learnt vector of the padding id would enter the
+    windows at a text's end, and max-pooling would see the padded steps, so a review's prediction
+    would depend on the longest review of its batch.
+    """
+
+    def call(self, inputs):
+        values, token_ids = inputs
+        return values * tf.cast(tf.not_equal(token_ids, 0), values.dtype)[..., None]
+
+
 def build_cnn(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     """Word vectors (the pretrained module's, fine-tuned) under a 1-D convolution and max-pooling over time.
 
     It reads word order and generalizes through the vectors learnt on the
     unlabelled reviews, where the n-gram model sees only n-grams it met in
-    train: its errors differ, which is what an ensemble needs.
+    train: its errors differ, which is what an ensemble needs. Padding is zeroed
+    before and after the convolution: zero vectors are what the convolution pads
+    with itself, and after its ReLU no real step is below zero, so the padded
+    steps change neither a window nor the maximum.
     """
-    return keras.Sequential(
-        [
-            keras.Input(shape=(None,), dtype="int32", name="token_ids"),
-            keras.layers.Embedding(vocab_size, hparams["embedding_dim"], name="embedding"),
-            keras.layers.Dropout(hparams["dropout"]),
-            keras.layers.Conv1D(hparams["filters"], hparams["kernel_size"], activation="relu", padding="same"),
-            keras.layers.GlobalMaxPooling1D(),
-            keras.layers.Dropout(hparams["dropout"]),
-            keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE),
-        ],
-        name="cnn",
-    )
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    vectors = ZeroPadding()([keras.layers.Embedding(vocab_size, hparams["embedding_dim"], name="embedding")(token_ids), token_ids])
+    vectors = keras.layers.Dropout(hparams["dropout"])(vectors)
+    features = keras.layers.Conv1D(hparams["filters"], hparams["kernel_size"], activation="relu", padding="same")(vectors)
+    features = keras.layers.GlobalMaxPooling1D()(ZeroPadding()([features, token_ids]))
+    logits = keras.layers.Dense(units, name="logit", dtype=LOGITS_DTYPE)(keras.layers.Dropout(hparams["dropout"])(features))
+    return keras.Model(token_ids, logits, name="cnn")
 
 
 def initialize_from_module(model: keras.Model, hparams: dict, vocabulary: list[str]) -> None:

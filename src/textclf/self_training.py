@@ -19,7 +19,9 @@ from textclf import serving, vectorizing
 from textclf.errors import TextclfError
 from textclf.tables import table_chunks
 from textclf.tasks import Task
-from textclf.training import PREDICT_BATCH
+
+# Texts per call of the teacher's export, as the ensemble stages batch their members.
+TEACHER_BATCH = 1024
 
 
 def pseudo_labelled_split(teacher: Path, table: Path, kind: vectorizing.FeatureKind, vectorizer, task: Task,
@@ -36,7 +38,7 @@ def pseudo_labelled_split(teacher: Path, table: Path, kind: vectorizing.FeatureK
             texts = chunk["text"].tolist()
             if not texts:
                 raise TextclfError(f"{table} holds no texts to label")
-            probabilities = serving.in_length_order(predictor, texts, PREDICT_BATCH)
+            probabilities = serving.in_length_order(predictor, texts, TEACHER_BATCH)
             yield kind.encode(vectorizer, texts), task.pseudo_labels(probabilities)
 
     directory.mkdir(parents=True, exist_ok=True)

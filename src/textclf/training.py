@@ -18,10 +18,6 @@ from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf
 
 # Keras history keys and where DVCLive's Keras callback logs each of them.
-# Batches of validation and prediction passes: no gradients are kept, and fewer, larger batches
-# cut the per-batch cost that dominates small fits (a transfer cell of 250 reviews validates on 5,000).
-PREDICT_BATCH = 1024
-
 LOGGED_METRICS = {"loss": "train/loss", "accuracy": "train/accuracy", "val_loss": "eval/loss", "val_accuracy": "eval/accuracy"}
 
 
@@ -84,7 +80,8 @@ def encoded_dataset(encoder, split, batch_size: int, label_dtype, shuffle_seed: 
     vectors, labels = [], []
     for arrays, chunk_labels in split.chunks():
         examples = split.kind.examples(arrays)
-        vectors += [encoder(examples[start:start + PREDICT_BATCH]).numpy() for start in range(0, len(chunk_labels), PREDICT_BATCH)]
+        step = split.kind.predict_batch
+        vectors += [encoder(examples[start:start + step]).numpy() for start in range(0, len(chunk_labels), step)]
         labels.append(chunk_labels)
     if not labels:
         raise TextclfError("cannot encode an empty split")
@@ -179,12 +176,14 @@ def train_model(spec, hparams: dict, width: int, train, validation, task: Task,
         # and no text is encoded twice.
         encoder, fitted = frozen
         train_data = encoded_dataset(encoder, train, hparams["batch_size"], label_dtype, hparams["seed"], shuffle_buffer)
-        validation_data = encoded_dataset(encoder, validation, PREDICT_BATCH, label_dtype)
+        validation_data = encoded_dataset(encoder, validation, validation.kind.predict_batch, label_dtype)
     else:
         fitted = model
         train_data = split_dataset(train, hparams["batch_size"], width, hparams["seed"], hparams.get("bucket_by_length", False),
                                    shuffle_buffer, label_dtype)
-        validation_data = split_dataset(validation, PREDICT_BATCH, width, label_dtype=label_dtype)
+        # Validation is batched as training is: bucketed, a batch of short reviews is not padded to 512 tokens.
+        validation_data = split_dataset(validation, validation.kind.predict_batch, width,
+                                        bucket_by_length=hparams.get("bucket_by_length", False), label_dtype=label_dtype)
     rows, best_epoch = fit(fitted, train_data, validation_data, hparams["epochs"], hparams["patience"], callbacks)
     return model, rows, best_epoch
 
@@ -192,7 +191,8 @@ def train_model(spec, hparams: dict, width: int, train, validation, task: Task,
 def predict_logits(model: keras.Model, arrays: dict, labels: np.ndarray, width: int) -> np.ndarray:
     """[n, units] logits, in the order of ``arrays`` (computed in ``vectorizing.prediction_order``)."""
     order = vectorizing.prediction_order(arrays, len(labels))
-    logits = model.predict(make_dataset(vectorizing.take(arrays, order), labels[order], PREDICT_BATCH, width), verbose=0)
+    batch_size = vectorizing.kind_of(arrays).predict_batch
+    logits = model.predict(make_dataset(vectorizing.take(arrays, order), labels[order], batch_size, width), verbose=0)
     return logits[np.argsort(order)]
 
 

@@ -61,6 +61,18 @@ def test_most_frequent_breaks_ties_by_the_tokens_bytes_and_drops_the_excluded():
     assert vectorizing.most_frequent(tokens, counts, 10, ["[UNK]"]) == ["é", "b", "a", "c"]
 
 
+def test_most_frequent_cut_inside_a_tie_keeps_what_a_full_sort_keeps():
+    # Many tokens share a count and their first 8 bytes, as the n-grams seen once do: the cut falls among them.
+    rng = np.random.default_rng(0)
+    stems = ["the movie was", "the movie is", "and the", "a", "it", "é und"]
+    words = sorted({f"{rng.choice(stems)} {rng.integers(0, 50)}{'x' * rng.integers(0, 3)}" for _ in range(400)})
+    counts = rng.choice([1, 1, 1, 2, 3], size=len(words))
+    tokens = np.array([word.encode("utf-8") for word in words], dtype=object)
+    full_sort = [tokens[row].decode("utf-8") for row in np.lexsort((tokens, counts))[::-1]]
+    for limit in (0, 1, 5, 37, 150, len(words) - 1, len(words), len(words) + 5):
+        assert vectorizing.most_frequent(tf.constant(tokens), tf.constant(counts, tf.int64), limit, []) == full_sort[:limit]
+
+
 def test_vocabulary_file_keeps_tokens_with_odd_line_separators(tmp_path):
     tokens = ["great", "a\x85b", "c\u2028d", "e\rf", "g\x0ch"]
     vectorizing.save_vocabulary(tokens, tmp_path / "vocab.txt")

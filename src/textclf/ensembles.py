@@ -23,7 +23,7 @@ from textclf import artifacts
 from textclf import params as p
 from textclf.errors import TextclfError
 from textclf.catalog import ENSEMBLE_BLOCK as BLOCK
-from textclf.serving import SIGNATURE, in_length_order
+from textclf.serving import SIGNATURE, SPLIT_BATCH, in_length_order
 from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf
 
@@ -83,7 +83,7 @@ class Ensemble(tf.Module):
         return {"probabilities": self.task.tf_probabilities(logits), "labels": labels}
 
 
-def member_logits(ensemble: Ensemble, texts: Sequence[str], batch_size: int = 1024) -> np.ndarray:
+def member_logits(ensemble: Ensemble, texts: Sequence[str], batch_size: int = SPLIT_BATCH) -> np.ndarray:
     logits = in_length_order(lambda batch: ensemble.member_logits(tf.constant(batch, tf.string)).numpy(), texts, batch_size)
     return np.zeros((0, len(ensemble.members) * ensemble.task.units), np.float32) if logits is None else logits
 

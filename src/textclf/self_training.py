@@ -20,9 +20,6 @@ from textclf.errors import TextclfError
 from textclf.tables import table_chunks
 from textclf.tasks import Task
 
-# Texts per call of the teacher's export, as the ensemble stages batch their members.
-TEACHER_BATCH = 1024
-
 
 def pseudo_labelled_split(teacher: Path, table: Path, kind: vectorizing.FeatureKind, vectorizer, task: Task,
                           directory: Path, shard_size: int) -> vectorizing.StoredSplit:
@@ -38,7 +35,7 @@ def pseudo_labelled_split(teacher: Path, table: Path, kind: vectorizing.FeatureK
             texts = chunk["text"].tolist()
             if not texts:
                 raise TextclfError(f"{table} holds no texts to label")
-            probabilities = serving.in_length_order(predictor, texts, TEACHER_BATCH)
+            probabilities = serving.in_length_order(predictor, texts, serving.SPLIT_BATCH)
             yield kind.encode(vectorizer, texts), task.pseudo_labels(probabilities)
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -44,8 +44,8 @@ def main() -> None:
     members = [Path("models") / member / "serving" for member in hparams["members"]]
     ensemble = ensembles.Ensemble(members, task)
     validation_labels = task.label_array(validation["label"])
-    combiner, losses = ensembles.fit_combiner(ensembles.member_logits(ensemble, validation["text"].tolist()),
-                                              validation_labels, task, hparams)
+    validation_logits = ensembles.member_logits(ensemble, validation["text"].tolist())
+    combiner, losses = ensembles.fit_combiner(validation_logits, validation_labels, task, hparams)
     ensemble.combiner = combiner
     seconds = time.perf_counter() - started
 
@@ -53,7 +53,7 @@ def main() -> None:
     logits = combiner.predict(ensembles.member_logits(ensemble, test["text"].tolist()), batch_size=4096, verbose=0)
     report = task.report(test_labels, logits)
     checked = validation["text"].iloc[:CHECKED_TEXTS].tolist()
-    expected = task.probabilities(combiner.predict(ensembles.member_logits(ensemble, checked), verbose=0))
+    expected = task.probabilities(combiner.predict(validation_logits[:CHECKED_TEXTS], verbose=0))
 
     paths = (f"models/{name}/serving", f"metrics/models/{name}/train", f"metrics/models/{name}/evaluate.json",
              f"plots/models/{name}", f"metrics/timings/{name}.json")

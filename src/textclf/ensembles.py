@@ -83,8 +83,8 @@ class Ensemble(tf.Module):
         return {"probabilities": self.task.tf_probabilities(logits), "labels": labels}
 
 
-def member_logits(ensemble: Ensemble, texts: Sequence[str], batch_size: int = SPLIT_BATCH) -> np.ndarray:
-    logits = in_length_order(lambda batch: ensemble.member_logits(tf.constant(batch, tf.string)).numpy(), texts, batch_size)
+def member_logits(ensemble: Ensemble, texts: Sequence[str]) -> np.ndarray:
+    logits = in_length_order(lambda batch: ensemble.member_logits(tf.constant(batch, tf.string)).numpy(), texts, SPLIT_BATCH)
     return np.zeros((0, len(ensemble.members) * ensemble.task.units), np.float32) if logits is None else logits
 
 

@@ -83,6 +83,13 @@ def test_fine_tuning_learns_the_unknown_word_buckets(module_path):
     assert layer(tf.constant(["zzzz qqqq"])).numpy().any()
 
 
+def test_tokenized_texts_are_the_words_tokenize_splits_across_batches():
+    texts = ["A <br />great, GREAT film!", "", "   ", "!!!", "naïve\u00a0word\ttab  end", "x" * 3]
+    expected = [[word.decode("utf-8") for word in words] for words in hub_modules.tokenize(tf.constant(texts)).to_list()]
+    assert list(hub_modules.tokenized(texts, batch_size=4)) == expected
+    assert expected[1:4] == [[], [], []] and expected[4] == ["naïve\u00a0word", "tab", "end"]
+
+
 def test_centring_removes_the_component_every_word_shares():
     rng = np.random.default_rng(0)
     shared = np.full(16, 10.0)

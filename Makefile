@@ -20,9 +20,10 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	dvc repro
 
-# One worker per core, one test file per worker (a file's tests share its fixtures).
+# One worker per core, one test file per worker (a file's tests share its fixtures), in the collection order
+# conftest sets (the real-pipeline file first): pytest-xdist >= 3.7 would otherwise start the files with most tests first.
 test: install
-	python -m pytest -n auto --dist loadfile
+	python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # Where the time and memory of a full `dvc repro` go, beside the scikit-learn peers, on the real data
 # (every stage rerun: most of an hour on 2 cores). Writes benchmarks/results/bench.{json,md} and README's table.

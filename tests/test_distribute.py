@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -18,7 +17,7 @@ from textclf.tf_runtime import keras, seed_everything
 
 from conftest import archive_members, make_project, write_archive
 from test_models import BINARY, HPARAMS, WIDTH, separable_data
-from test_stages import assert_one_line_error, edit_params, environment, run_stage, run_steps
+from test_stages import assert_one_line_error, edit_params, environment, run_stage_here, run_steps
 
 WORKER_TIMEOUT = 600  # seconds; a worker whose peer died waits for it, so a broken cluster fails instead of hanging
 
@@ -90,7 +89,7 @@ def test_two_workers_train_the_model_one_process_trains(vectorized, tmp_path):
 def test_a_sparse_model_under_a_strategy_is_one_error_naming_both(vectorized, tmp_path):
     project = copy_of(vectorized, tmp_path / "project")
     edit_params(project, "training", distribution="mirrored")
-    assert_one_line_error(run_stage(project, "train", "ngram"), "model 'ngram' reads sparse n-gram bags, which the mirrored")
+    assert_one_line_error(run_stage_here(project, "train", "ngram"), "model 'ngram' reads sparse n-gram bags, which the mirrored")
     assert not (project / "models").exists()
 
 
@@ -100,16 +99,15 @@ def test_a_sparse_model_under_a_strategy_is_one_error_naming_both(vectorized, tm
     ("{not json", "TF_CONFIG is not a cluster spec"),
     ('{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "chief", "index": 0}}', "TF_CONFIG is not a cluster spec"),
 ])
-def test_multi_worker_without_a_cluster_spec_is_one_error(vectorized, tmp_path, tf_config, fragment):
+def test_multi_worker_without_a_cluster_spec_is_one_error(vectorized, tmp_path, tf_config, fragment, monkeypatch):
     project = copy_of(vectorized, tmp_path / "project")
     edit_params(project, "training", distribution="multi_worker")
-    env = {} if tf_config is None else {"TF_CONFIG": tf_config}
-    saved = os.environ.pop("TF_CONFIG", None)
-    try:
-        assert_one_line_error(run_stage(project, "train", "bow_mean", **env), fragment)
-    finally:
-        if saved is not None:
-            os.environ["TF_CONFIG"] = saved
+    # The stage stops before it creates the strategy, so it can run in this process.
+    if tf_config is None:
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("TF_CONFIG", tf_config)
+    assert_one_line_error(run_stage_here(project, "train", "bow_mean"), fragment)
     assert not (project / "models").exists()
 
 

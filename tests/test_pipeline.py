@@ -218,7 +218,7 @@ def ensembles_of(project: Path, model: str) -> set[str]:
     return {name for name, block in params["ensembles"].items() if model in block["members"]}
 
 
-def test_every_model_param_is_a_dependency_and_exp_run_sets_it(built):
+def test_exp_run_sets_a_model_param_reruns_only_what_it_touches_and_the_report_shows_it(built):
     project, _ = built
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     # The whole block is the dependency, so `dvc exp run -S models.<name>.<any key>=...` reruns that model.
@@ -226,12 +226,29 @@ def test_every_model_param_is_a_dependency_and_exp_run_sets_it(built):
     how = ["training", "streaming.shuffle_buffer"]  # the strategy, the precision and the shuffle window
     assert pipeline["train"]["do"]["params"] == [*how, "models.${key}", *task_keys]
     assert pipeline["train_hub"]["do"]["params"] == [*how, "hub_models.${key}", *task_keys]
-    ran = stages_run(dvc(project, "exp", "run", "-S", "models.bow_mean.hidden_units=4"))
+    ran = stages_run(dvc(project, "exp", "run", "-S", "models.bow_mean.learning_rate=0.01"))
     # Both leaderboards read the models' blocks (which dataset each belongs to); that rerun takes seconds.
     assert ran == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", *LEADERBOARDS, *ensembles_of(project, "bow_mean")}
     rows = list(csv.DictReader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
-    assert {"models.bow_mean.hidden_units", "bow_mean.accuracy"} <= set(rows[0])  # params and metrics side by side
-    assert [row["models.bow_mean.hidden_units"] for row in rows if row["Experiment"]] == ["4"]
+    assert {"models.bow_mean.learning_rate", "bow_mean.accuracy"} <= set(rows[0])  # params and metrics side by side
+    assert [row["models.bow_mean.learning_rate"] for row in rows if row["Experiment"]] == ["0.01"]
+
+    # A workspace experiment leaves its params and results in the workspace: the report compares them with HEAD.
+    result = subprocess.run([str(BIN / "textclf"), "report", "--ref", "HEAD"], cwd=project, capture_output=True,
+                            text=True, env=environment())
+    assert result.returncode == 0, result.stderr
+    report = (project / "report.md").read_text()
+    assert "| params.yaml | models.bow_mean.learning_rate | 0.02   | 0.01" in report
+    assert "metrics/models/bow_mean/evaluate.json" in report.split("<details>")[0]
+    assert "### IMDB sentiment: validation loss per epoch" in report
+    assert "](report/imdb-sentiment-validation-loss-per-epoch.png)" in report
+    assert (project / "report/imdb-sentiment-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
+
+    # A transfer setup's own settings leave the other setups up to date.
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["transfer"]["setups"]["bow_mean"]["embedding_dim"] = 12
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert set(json.loads(dvc(project, "status", "--json"))) == {"transfer@bow_mean", "transfer-analysis"}
     git(project, "checkout", "-q", "--", ".")
     dvc(project, "checkout", "-q")
 
@@ -264,27 +281,3 @@ def test_interrupted_training_leaves_no_output_and_reruns_cleanly(built):
     assert (project / "models/bow_mean/model.keras").is_file()
     git(project, "checkout", "-q", "--", ".")
     dvc(project, "checkout", "-q")
-
-
-def test_a_change_reruns_only_what_it_touches_and_the_report_shows_it(built):
-    project, _ = built
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["models"]["bow_mean"]["learning_rate"] = 0.01
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(dvc(project, "repro")) == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", *LEADERBOARDS,
-                                                 *ensembles_of(project, "bow_mean")}
-
-    result = subprocess.run([str(BIN / "textclf"), "report", "--ref", "HEAD"], cwd=project, capture_output=True,
-                            text=True, env=environment())
-    assert result.returncode == 0, result.stderr
-    report = (project / "report.md").read_text()
-    assert "| params.yaml | models.bow_mean.learning_rate | 0.02   | 0.01" in report
-    assert "metrics/models/bow_mean/evaluate.json" in report.split("<details>")[0]
-    assert "### IMDB sentiment: validation loss per epoch" in report
-    assert "](report/imdb-sentiment-validation-loss-per-epoch.png)" in report
-    assert (project / "report/imdb-sentiment-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
-
-    # A transfer setup's own settings leave the other setups up to date.
-    params["transfer"]["setups"]["bow_mean"]["embedding_dim"] = 12
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert set(json.loads(dvc(project, "status", "--json"))) == {"transfer@bow_mean", "transfer-analysis"}

@@ -9,7 +9,10 @@ One run measures, on this machine:
 2. a no-op `dvc repro` (nothing changed), median of N with min and max;
 3. training throughput of every model (train examples x epochs run / train time,
    from the full run) and predict throughput of every IMDB export (median of N);
-4. the peers on the same train / test split (benchmarks/peers.py), median of N.
+4. the peers on the same train / test split (benchmarks/peers.py), median of N;
+5. the host's speed just before the full run (a pure-Python loop and the
+   TensorFlow import every stage pays), median of N, so runs on a shared,
+   unevenly loaded machine can be told apart from changes of the code.
 
 It writes benchmarks/results/bench.json and bench.md, and puts the table in
 README.md between the `bench:start` / `bench:end` markers. The full run leaves
@@ -187,6 +190,20 @@ def full_repro(results: dict) -> None:
     results["full_repro"], results["full_repro_seconds"] = rows, seconds
 
 
+# What a loaded host slows first: one core's Python (the parsing DVC does around every
+# stage) and the import of TensorFlow and Keras that starts nearly every stage.
+HOST_PROBES = {
+    "python_loop": "total = 0\nfor number in range(10_000_000):\n    total += number",
+    "tensorflow_import": "from textclf import tf_runtime",
+}
+
+
+def host_speed(repeats: int) -> dict:
+    """Seconds of each probe on this host now, median of N with min and max."""
+    return {name: spread([measured([sys.executable, "-c", code])["seconds"] for _ in range(repeats)])
+            for name, code in HOST_PROBES.items()}
+
+
 def noop_repro(repeats: int) -> dict:
     runs = [measured([sys.executable, "-m", "dvc", "repro"]) for _ in range(repeats)]
     return {"seconds": spread([run["seconds"] for run in runs]), "peak_rss_mb": max(run["peak_rss_mb"] for run in runs)}
@@ -245,6 +262,11 @@ def markdown(results: dict) -> str:
     info = results["machine"]
     lines = [f"Measured {results['date']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB "
              f"(TensorFlow {info['packages']['tensorflow']}, DVC {info['packages']['dvc']}).", ""]
+    if results.get("host_speed"):
+        speed = results["host_speed"]
+        lines[-1:-1] = [f"Host speed before the full run (median of {speed['python_loop']['n']}): a pure-Python loop of "
+                        f"10^7 additions {speed['python_loop']['median']:.2f} s, `from textclf import tf_runtime` "
+                        f"{speed['tensorflow_import']['median']:.1f} s."]
     if results.get("full_repro"):
         stages = results["full_repro"]
         total = results.get("full_repro_seconds") or sum(row["seconds"] for row in stages)
@@ -350,7 +372,9 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.skip_repro:
         results["full_repro"], results["full_repro_seconds"] = previous.get("full_repro"), previous.get("full_repro_seconds")
+        results["host_speed"] = previous.get("host_speed")
     else:
+        results["host_speed"] = host_speed(args.repeats)
         full_repro(results)  # saved stage by stage: if a later step fails, `--skip-repro` goes on from here
     results["noop_repro"] = noop_repro(args.repeats)
     results["training"] = training_throughput(params)

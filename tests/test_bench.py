@@ -83,6 +83,8 @@ def test_the_table_groups_stages_and_sets_each_model_beside_the_stronger_peer():
                        {"stage": "train@b", "seconds": 50.0, "peak_rss_mb": 1200},
                        {"stage": "pretrain", "seconds": 50.0, "peak_rss_mb": 2000}],
         "full_repro_seconds": 204.0,
+        "host_speed": {"python_loop": {"median": 0.61, "min": 0.6, "max": 0.7, "n": 3},
+                       "tensorflow_import": {"median": 3.04, "min": 3.0, "max": 3.2, "n": 3}},
         "noop_repro": {"seconds": {"median": 2.5, "min": 2.0, "max": 3.0, "n": 3}, "peak_rss_mb": 150},
         "peers": {"reference": "strong", "peers": {
             "weak": {"description": "weak peer", "accuracy": 0.90, "seconds": {"median": 10.0, "min": 9.0, "max": 11.0}},
@@ -93,10 +95,20 @@ def test_the_table_groups_stages_and_sets_each_model_beside_the_stronger_peer():
     }
     table = bench.markdown(results)
     assert "**Full `dvc repro`** (one run, every stage forced): 3.4 min, peak RSS 2,000 MB" in table
+    assert ("Host speed before the full run (median of 3): a pure-Python loop of 10^7 additions 0.61 s, "
+            "`from textclf import tf_runtime` 3.0 s.") in table
     assert "| train | 2 | 150 s | 74% | `train@a` 100 s | 1,200 MB |" in table
     assert "No-op `dvc repro`**: 2.5 s (median of 3)" in table
     assert "| ours: `a` | 0.9250 | 100 s | 2.0x | +1.00 points |" in table
     assert "| `a` | 2,000 | 900 (800-950) |" in table
+
+
+def test_the_host_speed_is_each_probe_s_median_time_in_its_own_process(monkeypatch):
+    monkeypatch.setattr(bench, "HOST_PROBES", {"slow": "import time; time.sleep(0.2)", "fast": "pass"})
+    speed = bench.host_speed(repeats=2)
+    assert set(speed) == {"slow", "fast"} and speed["slow"]["n"] == 2
+    assert speed["slow"]["min"] >= 0.2
+    assert speed["slow"]["median"] > speed["fast"]["median"]
 
 
 def test_the_readme_section_between_the_markers_is_replaced(tmp_path, monkeypatch):

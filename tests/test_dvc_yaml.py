@@ -153,6 +153,21 @@ def test_every_dataset_with_models_has_its_curves_and_its_leaderboard_chart():
         assert f"plots/leaderboards/{dataset}.png" in images, f"dvc.yaml does not list plots/leaderboards/{dataset}.png"
 
 
+def test_the_top_level_metrics_are_exactly_the_metrics_files_of_every_model_and_dataset():
+    """By name, not by folder: a folder would hand DVC the DVCLive .tsv files and the leaderboards' .md tables."""
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    listed = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["metrics"]
+    models = [name for group in ("models", "hub_models", "self_trained", "ensembles") for name in params.get(group) or {}]
+    expected = {
+        *(f"metrics/{kind}/{dataset}.json" for dataset in params["datasets"] for kind in ("leaderboards", "data")),
+        *(f"metrics/models/{name}/{file}" for name in models for file in ("evaluate.json", "train/metrics.json")),
+        "metrics/pretrain.json", "metrics/transfer_analysis.json",
+    }
+    assert len(listed) == len(set(listed)), "dvc.yaml lists a metrics file twice"
+    assert sorted(expected - set(listed)) == [], "metrics files dvc.yaml does not list (add a line for each)"
+    assert sorted(set(listed) - expected) == [], "dvc.yaml lists metrics no model or dataset of params.yaml writes"
+
+
 def test_the_leaderboard_charts_plot_the_metric_each_task_ranks_by():
     """A chart's x must be a column the leaderboard stage writes: the dataset's main metric."""
     from textclf import tasks  # imports TensorFlow: here only, so the rest of this file stays fast

@@ -44,8 +44,6 @@ import yaml
 RESULTS = Path("benchmarks/results")
 README = Path("README.md")
 MARKERS = ("<!-- bench:start -->", "<!-- bench:end -->")
-# The stage that trains the models of each params.yaml block.
-TRAIN_STAGES = {"models": "train", "hub_models": "train_hub", "self_trained": "train_self"}
 PACKAGES = ("tensorflow", "tf-keras", "tensorflow-hub", "dvc", "gensim", "scikit-learn", "numpy")
 
 
@@ -211,16 +209,16 @@ def noop_repro(repeats: int) -> dict:
 
 def training_throughput(params: dict) -> dict:
     """Examples per second of every trained model, from what its train stage logged."""
-    from textclf.catalog import model_names
-    from textclf.models import checked_model_params
+    from textclf import layout
 
     results = {}
-    for name in model_names(params):
-        _, hparams = checked_model_params(params, name)
-        train = json.loads((Path("metrics/models") / name / "train" / "metrics.json").read_text())
-        seconds = json.loads((Path("metrics/timings") / f"{name}.json").read_text())["train_seconds"]
+    for name, model in layout.resolve(params).models.items():
+        if model.family == "ensemble":
+            continue
+        train = json.loads((layout.train_log(model.dataset, name) / "metrics.json").read_text())
+        seconds = json.loads(layout.timing(model.dataset, name).read_text())["train_seconds"]
         examples = train["train_examples"] * train["epochs_run"]
-        results[name] = {"dataset": hparams["dataset"], "train_seconds": seconds, "epochs_run": train["epochs_run"],
+        results[name] = {"dataset": model.dataset, "train_seconds": seconds, "epochs_run": train["epochs_run"],
                          "examples_per_second": round(examples / seconds)}
     return results
 
@@ -229,12 +227,14 @@ def predict_throughput(params: dict, repeats: int, reviews: int) -> dict:
     from textclf.predict import classify
     from textclf.serving import Predictor
 
-    test = pd.read_parquet("data/prepared/imdb/test.parquet", columns=["text"]).iloc[:reviews]
+    from textclf import layout
+
+    test = pd.read_parquet(layout.prepared_split("imdb", "test"), columns=["text"]).iloc[:reviews]
     texts = test["text"].tolist()
-    names = [name for name in imdb_models(params) if (Path("models") / name / "serving").is_dir()]
+    names = [name for name in imdb_models(params) if layout.export_dir(name).is_dir()]
     results = {}
     for name in names:
-        predictor = Predictor(Path("models") / name / "serving")
+        predictor = Predictor(layout.export_dir(name))
         classify(predictor, texts[:256], 256)  # the first call traces the graph
         seconds = []
         for _ in range(repeats):
@@ -248,14 +248,15 @@ def predict_throughput(params: dict, repeats: int, reviews: int) -> dict:
 
 
 def imdb_models(params: dict) -> list[str]:
-    from textclf.catalog import model_names
+    from textclf import layout
 
-    return model_names(params, "imdb") + [name for name, block in (params.get("ensembles") or {}).items()
-                                          if block.get("dataset") == "imdb"]
+    return layout.resolve(params).models_of("imdb")
 
 
 def leaderboard(dataset: str) -> dict:
-    return json.loads((Path("metrics/leaderboards") / f"{dataset}.json").read_text())
+    from textclf import layout
+
+    return json.loads(layout.leaderboard_files(dataset)["json"].read_text())
 
 
 def markdown(results: dict) -> str:
@@ -315,16 +316,16 @@ def training_stages(params: dict, name: str) -> set[str]:
     from the pretrained module) and its training; a self-trained model's, those
     of its teacher too. An ensemble's: those of every member, and its own stage.
     """
-    ensemble = (params.get("ensembles") or {}).get(name)
-    if ensemble is not None:
-        return {name}.union(*(training_stages(params, member) for member in ensemble["members"]))
-    group = next(group for group in TRAIN_STAGES if name in (params.get(group) or {}))
-    block = params[group][name]
-    needed = {f"vectorize@{block['features']}", f"{TRAIN_STAGES[group]}@{name}"}
-    if str(block.get("handle", "")).startswith("models/hub/"):
+    from textclf import layout
+
+    model = layout.resolve(params).model(name)
+    if model.family == "ensemble":
+        return {name}.union(*(training_stages(params, member) for member in model.block["members"]))
+    needed = {f"vectorize@{model.features}", model.stage("train")}
+    if str(model.hparams.get("handle", "")).startswith(f"{layout.HUB_MODULES}/"):
         needed.add("pretrain")
-    if "teacher" in block:  # a self-trained model needs its teacher first
-        needed |= training_stages(params, block["teacher"])
+    if "teacher" in model.block:  # a self-trained model needs its teacher first
+        needed |= training_stages(params, model.block["teacher"])
     return needed
 
 
@@ -337,7 +338,9 @@ def our_rows(params: dict, training: dict, stages: list[dict]) -> dict:
     """
     board = leaderboard("imdb")
     seconds_of = {row["stage"]: row["seconds"] for row in stages or []}
-    built_on_others = {*(params.get("ensembles") or {}), *(params.get("self_trained") or {})}
+    from textclf import layout
+
+    built_on_others = {name for name, model in layout.resolve(params).models.items() if model.family in ("ensemble", "self_trained")}
     rows = {}
     for name in imdb_models(params):
         if name not in built_on_others:

@@ -27,13 +27,15 @@ TIMINGS = ("metrics/timings/", *(f"metrics/leaderboards/{name}.md" for name in
 
 def every_model_stage() -> list[str]:
     """Every fetch, prepare and vectorize, train / evaluate / export of every model, and every leaderboard."""
-    params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
-    stages = [*(f"fetch@{name}" for name in params["sources"]), *(f"prepare@{name}" for name in params["datasets"]),
-              *(f"vectorize@{name}" for name in params["features"])]
-    for block, suffix in (("models", ""), ("hub_models", "_hub"), ("self_trained", "_self")):
-        for name in params.get(block) or {}:
-            stages += [f"{stage}{suffix}@{name}" for stage in ("train", "evaluate", "export")]
-    return stages + [f"leaderboard@{name}" for name in params["datasets"]]
+    from textclf import layout
+
+    pipeline = layout.load()
+    stages = [*(f"fetch@{name}" for name in pipeline.sources), *(f"prepare@{name}" for name in pipeline.datasets),
+              *(f"vectorize@{name}" for name in pipeline.features)]
+    for model in pipeline.models.values():
+        if model.family != "ensemble":
+            stages += [model.stage(step) for step in ("train", "evaluate", "export")]
+    return stages + [f"leaderboard@{name}" for name in pipeline.datasets]
 
 
 def output_hashes(lock_text: str) -> dict[str, str]:

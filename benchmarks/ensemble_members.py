@@ -27,10 +27,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from bench import training_stages  # benchmarks/, first on sys.path when run as a script
-from textclf import catalog, ensembles, tasks
+from textclf import ensembles, layout, tasks
 from textclf.outputs import write_json
 from textclf.tf_runtime import seed_everything
 
@@ -38,7 +37,7 @@ RESULTS = Path("benchmarks/results")
 
 
 def split(dataset: str, name: str) -> pd.DataFrame:
-    return pd.read_parquet(Path("data/prepared") / dataset / f"{name}.parquet", columns=["text", "label"])
+    return pd.read_parquet(layout.prepared_split(dataset, name), columns=["text", "label"])
 
 
 def stage_seconds() -> dict[str, float]:
@@ -54,17 +53,19 @@ def minutes(row: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ensemble", default="ensemble", help="the ensembles: block whose dataset and fit to use")
+    parser.add_argument("--ensemble", default="ensemble", help="the ensemble model whose dataset and fit to use")
     args = parser.parse_args()
-    params = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
-    hparams = params["ensembles"][args.ensemble]
-    dataset = hparams["dataset"]
-    task = tasks.task_of(params, dataset)
-    names = [name for name in catalog.model_names(params, dataset) if (Path("models") / name / "serving").is_dir()]
+    pipeline = layout.load()
+    params = pipeline.params
+    ensemble = pipeline.model(args.ensemble)
+    hparams, dataset = ensemble.hparams, ensemble.dataset
+    task = tasks.read_task(layout.task_file(dataset))
+    names = [name for name in pipeline.models_of(dataset)
+             if pipeline.models[name].family != "ensemble" and layout.export_dir(name).is_dir()]
     validation, test = split(dataset, "validation"), split(dataset, "test")
     validation_labels, test_labels = task.label_array(validation["label"]), task.label_array(test["label"])
 
-    every = ensembles.Ensemble([Path("models") / name / "serving" for name in names], task)
+    every = ensembles.Ensemble([layout.export_dir(name) for name in names], task)
     logits = {"validation": ensembles.member_logits(every, validation["text"].tolist()),
               "test": ensembles.member_logits(every, test["text"].tolist())}
     units = task.units

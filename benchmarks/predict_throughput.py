@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from textclf.catalog import model_names
+from textclf import layout
 from textclf.outputs import write_json
 from textclf.predict import classify
 from textclf.serving import Predictor
@@ -47,10 +46,11 @@ def main() -> None:
     args = parser.parse_args()
     test = pd.read_parquet("data/prepared/imdb/test.parquet", columns=["text", "label"])
     texts, labels = test["text"].tolist(), test["label"].to_numpy()
-    names = model_names(yaml.safe_load(Path("params.yaml").read_text()), "imdb")
+    pipeline = layout.load()
+    names = [name for name in pipeline.models_of("imdb") if pipeline.models[name].family != "ensemble"]
     results = {}
     for name in names:
-        path = Path(f"models/{name}/serving")
+        path = layout.export_dir(name)
         if not path.is_dir():
             print(f"{name}: no export (run `dvc repro`), skipped")
             continue

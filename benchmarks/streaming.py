@@ -40,10 +40,16 @@ def scaled_project(root: Path, scale: int, epochs: int) -> Path:
     for split in SPLITS:
         table = pd.read_parquet(PREPARED / f"{split}.parquet")
         pd.concat([table] * scale, ignore_index=True).to_parquet(project / PREPARED / f"{split}.parquet", index=False)
+    if (PREPARED / "task.json").is_file():
+        shutil.copy(PREPARED / "task.json", project / PREPARED / "task.json")
     params = yaml.safe_load(Path("params.yaml").read_text())
     for name in ("bow_mean", "ngram"):
         params["models"][name].update(epochs=epochs, patience=epochs)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    # Every stage checks that dvc.yaml is the rendering of params.yaml: render it there, from this checkout's code.
+    for name in ("stages", "src"):
+        (project / name).symlink_to(Path.cwd() / name)
+    subprocess.run([sys.executable, "-m", "textclf", "pipeline"], cwd=project, check=True, capture_output=True)
     # DVCLive, which train@ logs through, wants a git repository with a commit.
     for command in (["init", "-q"], ["-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q",
                                      "--allow-empty", "-m", "bench"]):

@@ -7,13 +7,11 @@ test metrics and plots, a train summary (the member weights) and a timing.
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from textclf import catalog, ensembles, models, plots, serving, tasks
-from textclf import params as p
+from textclf import ensembles, layout, plots, serving, tasks
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import device_summary, seed_everything
@@ -23,7 +21,7 @@ TOLERANCE = 1e-4  # float32 summation order differs between the two graphs
 
 
 def split_table(dataset: str, split: str) -> pd.DataFrame:
-    path = Path("data/prepared") / dataset / f"{split}.parquet"
+    path = layout.prepared_split(dataset, split)
     if not path.is_file():
         raise TextclfError(f"{path} not found (run `dvc repro prepare@{dataset}`)")
     return pd.read_parquet(path, columns=["text", "label"])
@@ -31,17 +29,18 @@ def split_table(dataset: str, split: str) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", help="an ensemble under `ensembles:` in params.yaml")
+    parser.add_argument("name", help="a model of architecture `ensemble` under `models:` in params.yaml")
     name = parser.parse_args().name
-    params = p.read_params()
-    known = {model: models.checked_model_params(params, model)[1]["dataset"] for model in catalog.model_names(params)}
-    hparams = ensembles.checked_params(params, name, known)
-    task = tasks.task_of(params, hparams["dataset"])
-    validation, test = (split_table(hparams["dataset"], split) for split in ("validation", "test"))
+    model_block = layout.stage_layout().model(name)
+    if model_block.family != "ensemble":
+        raise TextclfError(f"params.yaml: models.{name} is a {model_block.architecture} model, not an ensemble")
+    hparams, dataset = model_block.hparams, model_block.dataset
+    task = tasks.read_task(layout.task_file(dataset))
+    validation, test = (split_table(dataset, split) for split in ("validation", "test"))
 
     seed_everything(hparams["seed"])
     started = time.perf_counter()
-    members = [Path("models") / member / "serving" for member in hparams["members"]]
+    members = [layout.export_dir(member) for member in hparams["members"]]
     ensemble = ensembles.Ensemble(members, task)
     validation_labels = task.label_array(validation["label"])
     validation_logits = ensembles.member_logits(ensemble, validation["text"].tolist())
@@ -55,8 +54,8 @@ def main() -> None:
     checked = validation["text"].iloc[:CHECKED_TEXTS].tolist()
     expected = task.probabilities(combiner.predict(validation_logits[:CHECKED_TEXTS], verbose=0))
 
-    paths = (f"models/{name}/serving", f"metrics/models/{name}/train", f"metrics/models/{name}/evaluate.json",
-             f"plots/models/{name}", f"metrics/timings/{name}.json")
+    paths = (layout.export_dir(name), layout.train_log(dataset, name), layout.evaluation(dataset, name),
+             layout.model_plots(name), layout.timing(dataset, name))
     with staged_outputs(*paths) as (serving_tmp, train_tmp, metrics_tmp, plots_tmp, timing_tmp):
         ensembles.export(ensemble, serving_tmp)
         got = serving.Predictor(serving_tmp)(checked)

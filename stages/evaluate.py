@@ -6,31 +6,27 @@ wrote, so restyling a chart redraws it without retraining anything.
 """
 
 import argparse
-from pathlib import Path
 
-from textclf import models, plots, tasks, training, vectorizing
-from textclf import params as p
+from textclf import layout, models, plots, tasks, training, vectorizing
 from textclf.errors import run_stage
 from textclf.outputs import staged_outputs, write_json
-
-FEATURES = Path("data/features")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", help="a model under `models:` or `hub_models:` in params.yaml")
+    parser.add_argument("name", help="a model under `models:` in params.yaml")
     name = parser.parse_args().name
-    params = p.read_params()
-    spec, hparams = models.checked_model_params(params, name)
-    task = tasks.task_of(params, hparams["dataset"])
-    feature_dir = FEATURES / hparams["features"]
+    model_block = layout.stage_layout().model(name)
+    spec, dataset = models.model_spec(model_block.architecture), model_block.dataset
+    task = tasks.read_task(layout.task_file(dataset))
+    feature_dir = layout.features_dir(model_block.features)
     arrays, labels = vectorizing.load_split(feature_dir, "test")
-    model = training.load_model(Path(f"models/{name}/model.keras"))
+    model = training.load_model(layout.model_file(name))
     logits = training.predict_logits(model, arrays, labels, vectorizing.input_width(feature_dir, spec.features))
-    history = training.read_live_history(Path(f"metrics/models/{name}/train"))
+    history = training.read_live_history(layout.train_log(dataset, name))
 
     report = task.report(labels, logits)
-    with staged_outputs(Path(f"metrics/models/{name}/evaluate.json"), Path(f"plots/models/{name}")) as (metrics_tmp, plots_tmp):
+    with staged_outputs(layout.evaluation(dataset, name), layout.model_plots(name)) as (metrics_tmp, plots_tmp):
         write_json(metrics_tmp, report)
         plots_tmp.mkdir()
         plots.evaluation_plots(task, labels, task.probabilities(logits), report, name, plots_tmp)

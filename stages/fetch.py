@@ -9,12 +9,11 @@ import shutil
 import urllib.parse
 from pathlib import Path
 
-from textclf import fetch
+from textclf import fetch, layout
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
 
-RAW = Path("data/raw")
 SCHEMA = {"format": p.one_of("imdb_archive", "file"), "url": p.text, "fingerprint": p.optional(p.text)}
 
 
@@ -22,13 +21,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("name", help="a source under `sources:` in params.yaml")
     name = parser.parse_args().name
-    params = p.read_params()
+    params = layout.stage_layout().params
     if name not in (params.get("sources") or {}):
         raise TextclfError(f"params.yaml: missing block 'sources.{name}'")
     settings = p.checked_block(params, f"sources.{name}", SCHEMA)
     source = fetch.resolve_source(name, settings["url"])
     print(f"fetch@{name}: reading {fetch.describe_source(source)}")
-    with staged_outputs(RAW / name) as (out_tmp,):
+    with staged_outputs(layout.raw(name)) as (out_tmp,):
         out_tmp.mkdir()
         if settings["format"] == "imdb_archive":
             records = fetch.load_records(source)
@@ -41,7 +40,7 @@ def main() -> None:
             target = out_tmp / Path(urllib.parse.urlparse(settings["url"]).path).name
             shutil.copyfile(path, target)
             summary = f"{target.stat().st_size:,} bytes"
-    print(f"fetch@{name}: {summary}, fingerprint {digest[:12]}..., written to {RAW / name}")
+    print(f"fetch@{name}: {summary}, fingerprint {digest[:12]}..., written to {layout.raw(name)}")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,19 @@
 """Stage pretrain: skip-gram word vectors from unlabelled text, exported as TF Hub modules.
 
-Only the 50,000 unsup reviews and the train split's texts are read: validation
-and test texts never shape the embeddings.
+Only `pretrain.dataset`'s unlabelled texts (IMDB's 50,000 unsup reviews) and its train split's
+texts are read: validation and test texts never shape the embeddings.
 """
-
-from pathlib import Path
 
 import pandas as pd
 
-from textclf import hub_modules
+from textclf import hub_modules, layout
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import seed_everything
 
-TABLES = Path("data/prepared/imdb")
-PRETRAINED, RANDOM = Path("models/hub/pretrained"), Path("models/hub/random")
-REPORT, NEIGHBOURS = Path("metrics/pretrain.json"), Path("metrics/pretrain_neighbours.md")
 SCHEMA = {
+    "dataset": p.text,
     "vocab_size": p.positive_int,
     "min_count": p.positive_int,
     "dim": p.positive_int,
@@ -33,12 +29,12 @@ SCHEMA = {
 
 
 def main() -> None:
-    settings = p.checked_block(p.read_params(), "pretrain", SCHEMA)
+    settings = p.checked_block(layout.stage_layout().params, "pretrain", SCHEMA)
     texts = []
     for split in ("unsup", "train"):
-        path = TABLES / f"{split}.parquet"
+        path = layout.prepared_split(settings["dataset"], split)
         if not path.is_file():
-            raise TextclfError(f"{path} not found (run `dvc repro prepare`)")
+            raise TextclfError(f"{path} not found (run `dvc repro prepare@{settings['dataset']}`)")
         texts += pd.read_parquet(path, columns=["text"])["text"].tolist()
 
     seed_everything(settings["seed"])
@@ -52,7 +48,8 @@ def main() -> None:
     random_vectors = hub_modules.random_twin(vectors, settings["seed"] + 1)
     random_neighbours = hub_modules.nearest_neighbours(vocabulary, random_vectors, settings["neighbours"], k=8)
 
-    with staged_outputs(PRETRAINED, RANDOM, REPORT, NEIGHBOURS) as (pretrained_tmp, random_tmp, report_tmp, neighbours_tmp):
+    outputs = layout.PRETRAINED_MODULE, layout.RANDOM_MODULE, layout.PRETRAIN_REPORT, layout.PRETRAIN_NEIGHBOURS
+    with staged_outputs(*outputs) as (pretrained_tmp, random_tmp, report_tmp, neighbours_tmp):
         hub_modules.export_module(pretrained_tmp, vocabulary, vectors, settings["oov_buckets"])
         hub_modules.export_module(random_tmp, vocabulary, random_vectors, settings["oov_buckets"])
         write_json(report_tmp, {

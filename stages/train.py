@@ -1,6 +1,6 @@
 """Stage train@<model>: fit one model of the zoo with early stopping, logging each epoch with DVCLive.
 
-A self-trained model (params.yaml `self_trained:`) also learns from the dataset's unlabelled texts,
+A self-trained model (a model block with a `teacher`) also learns from the dataset's unlabelled texts,
 labelled by its teacher's export (textclf.self_training).
 
 Under training.distribution: multi_worker every worker of the cluster runs this
@@ -12,26 +12,24 @@ import tempfile
 import time
 from pathlib import Path
 
-from textclf import artifacts, distribute, models, self_training, tables, tasks, training, vectorizing
-from textclf import params as p
+from textclf import artifacts, distribute, layout, models, self_training, tables, tasks, training, vectorizing
 from textclf.errors import run_stage
 from textclf.outputs import live_directory, staged_outputs, write_json
 from textclf.tf_runtime import device_summary, seed_everything
 
-FEATURES = Path("data/features")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("name", help="a model under `models:`, `hub_models:` or `self_trained:` in params.yaml")
+    parser.add_argument("name", help="a model under `models:` in params.yaml")
     name = parser.parse_args().name
-    params = p.read_params()
-    spec, hparams = models.checked_model_params(params, name)
-    settings = distribute.checked_settings(params)
-    streaming = vectorizing.checked_streaming(params)
+    pipeline = layout.stage_layout()
+    model_block = pipeline.model(name)
+    spec, hparams = models.model_spec(model_block.architecture), model_block.hparams
+    settings = distribute.checked_settings(pipeline.params)
+    streaming = vectorizing.checked_streaming(pipeline.params)
     distribute.check_supported(name, spec.features, settings)
-    task = tasks.task_of(params, hparams["dataset"])
-    feature_dir = FEATURES / hparams["features"]
+    task = tasks.read_task(layout.task_file(hparams["dataset"]))
+    feature_dir = layout.features_dir(hparams["features"])
     width = vectorizing.input_width(feature_dir, spec.features)
 
     strategy = distribute.start(settings)
@@ -44,9 +42,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as scratch:
             train_split = vectorizing.open_split(feature_dir, "train")
             if "teacher" in hparams:
-                kind, features = vectorizing.checked_features(params, hparams["features"])
+                kind, features = vectorizing.checked_features(pipeline.feature_set(hparams["features"]), hparams["features"])
                 labelled = self_training.pseudo_labelled_split(
-                    Path("models") / hparams["teacher"] / "serving", tables.unlabelled_table(hparams["dataset"]),
+                    layout.export_dir(hparams["teacher"]), tables.unlabelled_table(hparams["dataset"]),
                     kind, vectorizing.load_vectorizer(feature_dir, kind, features), task, Path(scratch), streaming["shard_size"])
                 print(f"train@{name}: {labelled.count} unlabelled texts labelled by {hparams['teacher']}")
                 train_split = self_training.interleaved(train_split, labelled)
@@ -65,11 +63,11 @@ def main() -> None:
             artifacts.weights_digest(model)
         print(f"train@{name}: this worker's part is done; the chief writes the model and its metrics")
         return
-    with live_directory(f"metrics/models/{name}/train") as live_dir:
+    with live_directory(layout.train_log(hparams["dataset"], name)) as live_dir:
         started = time.perf_counter()
         model, rows, best_epoch, examples = train(callbacks=(training.live_logger(live_dir),))
         seconds = time.perf_counter() - started
-        with staged_outputs(f"models/{name}/model.keras", f"metrics/timings/{name}.json") as (model_tmp, timing_tmp):
+        with staged_outputs(layout.model_file(name), layout.timing(hparams["dataset"], name)) as (model_tmp, timing_tmp):
             artifacts.save_keras_model(model, model_tmp)
             best = rows[best_epoch - 1]
             # DVCLive's summary holds the last epoch; the model holds the best one, so the summary says so.

@@ -8,16 +8,13 @@ and each size starts from the seed in a cleared session, as it would alone.
 """
 
 import argparse
-from pathlib import Path
 
-from textclf import models, tasks, training, transfer, vectorizing
+from textclf import architectures, layout, models, tasks, training, transfer, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import keras, seed_everything
 
-FEATURES = Path("data/features")
-CELLS = Path("metrics/transfer")
 SCHEMA = {
     "seed": p.non_negative_int,
     "sizes": p.list_of(p.positive_int),
@@ -45,21 +42,25 @@ def setup_model(params: dict, settings: dict, setup: str) -> tuple[models.ModelS
         hparams = {"architecture": "hub_dnn", "features": settings["text_features"], "handle": chosen["module"],
                    "trainable": chosen["trainable"], "hidden_units": settings["hidden_units"]}
         return models.model_spec("hub_dnn"), hparams | common | {key: chosen[key] for key in own_patience}
-    spec = models.model_spec(chosen.get("architecture", setup))
-    return spec, common | p.checked_block(params, name, {"architecture": p.text, "features": p.text} | spec.schema | own_patience)
+    architecture = chosen.get("architecture", setup)
+    if architecture not in models.MODELS:
+        raise TextclfError(f"params.yaml: {name}.architecture: {architecture!r} is not one of {', '.join(models.MODELS)}")
+    own = {key: check for key, check in architectures.ARCHITECTURES[architecture].schema.items() if key in chosen}
+    block = p.checked_block(params, name, {"architecture": p.text, "features": p.text} | own | own_patience)
+    return models.model_spec(architecture), common | architectures.ARCHITECTURES[architecture].defaults | block
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("setup", help="a setup under `transfer.setups:` in params.yaml")
     setup = parser.parse_args().setup
-    params = p.read_params()
-    settings = p.checked_block(params, "transfer", SCHEMA)
-    spec, hparams = setup_model(params, settings, setup)
+    pipeline = layout.stage_layout()
+    settings = p.checked_block(pipeline.params, "transfer", SCHEMA)
+    spec, hparams = setup_model(pipeline.params, settings, setup)
     # The task of the dataset the text features were fitted on (IMDB sentiment by default).
-    task = tasks.task_of(params, vectorizing.checked_features(params, settings["text_features"])[1]["dataset"])
+    task = tasks.read_task(layout.task_file(pipeline.feature_set(settings["text_features"])["dataset"]))
 
-    feature_dir = FEATURES / hparams["features"]
+    feature_dir = layout.features_dir(hparams["features"])
     width = vectorizing.input_width(feature_dir, spec.features)
     all_train = vectorizing.load_split(feature_dir, "train")
     validation, test = vectorizing.load_split(feature_dir, "validation"), vectorizing.load_split(feature_dir, "test")
@@ -83,7 +84,7 @@ def main() -> None:
         print(f"transfer@{setup}, {size} labelled reviews: train accuracy {train_score['accuracy']:.4f}, "
               f"test accuracy {test_score['accuracy']:.4f}", flush=True)
 
-    with staged_outputs(CELLS / f"{setup}.json") as (cells_tmp,):
+    with staged_outputs(layout.transfer_cell(setup)) as (cells_tmp,):
         write_json(cells_tmp, cells)
 
 

@@ -1,26 +1,22 @@
 """Stage transfer-analysis: seed 001's grid and the learning curves, from every transfer cell."""
 
-from pathlib import Path
-
 import pandas as pd
 
-from textclf import plots, transfer
-from textclf import params as p
+from textclf import layout, plots, transfer
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 
-CELLS = Path("metrics/transfer")
-OUTPUTS = [Path("metrics/transfer_analysis.json"), Path("plots/transfer/grid.csv"), Path("plots/transfer/learning_curve.csv"),
-           Path("plots/transfer/grid.png"), Path("plots/transfer/learning_curve.png")]
+OUTPUTS = [layout.TRANSFER_ANALYSIS, *(layout.TRANSFER_PLOTS / name for name in
+                                       ("grid.csv", "learning_curve.csv", "grid.png", "learning_curve.png"))]
 GRID_SETUPS = ["pretrained_frozen", "pretrained_finetuned", "random_frozen", "random_finetuned"]
 
 
 def main() -> None:
-    settings = p.read_params().get("transfer")
+    settings = layout.stage_layout().params.get("transfer")
     if not isinstance(settings, dict) or not isinstance(settings.get("setups"), dict):
         raise TextclfError("params.yaml: missing block 'transfer.setups'")
     setups, sizes = list(settings["setups"]), sorted(settings["sizes"])
-    results = transfer.summary(transfer.collect(setups, sizes, CELLS), sizes)
+    results = transfer.summary(transfer.collect(setups, sizes, layout.TRANSFER_CELLS), sizes)
 
     grid = pd.DataFrame([{"setup": f"{setup} ({split})", "accuracy": cell[f"{split}_accuracy"]}
                          for setup, cell in results["grid"].items() if setup in GRID_SETUPS for split in ("train", "test")])

@@ -6,16 +6,13 @@ so memory stays flat however large the splits are.
 """
 
 import argparse
-from pathlib import Path
 
-from textclf import tasks, vectorizing
-from textclf import params as p
+from textclf import layout, tasks, vectorizing
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
 from textclf.tables import table_chunks, unlabelled_table
 from textclf.tf_runtime import tf
 
-FEATURES = Path("data/features")
 SPLITS = ("train", "validation", "test")
 
 
@@ -23,16 +20,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("name", help="a feature set under `features:` in params.yaml")
     name = parser.parse_args().name
-    params = p.read_params()
-    kind, settings = vectorizing.checked_features(params, name)
-    shard_size = vectorizing.checked_streaming(params)["shard_size"]
-    task = tasks.task_of(params, settings["dataset"])
-    paths = {split: Path("data/prepared") / settings["dataset"] / f"{split}.parquet" for split in SPLITS}
+    pipeline = layout.stage_layout()
+    kind, settings = vectorizing.checked_features(pipeline.feature_set(name), name)
+    shard_size = vectorizing.checked_streaming(pipeline.params)["shard_size"]
+    task = tasks.read_task(layout.task_file(settings["dataset"]))
+    paths = {split: layout.prepared_split(settings["dataset"], split) for split in SPLITS}
     for path in paths.values():
         if not path.is_file():
             raise TextclfError(f"{path} not found (run `dvc repro prepare@{settings['dataset']}`)")
 
-    with staged_outputs(FEATURES / name) as (features_tmp,):
+    with staged_outputs(layout.features_dir(name)) as (features_tmp,):
         features_tmp.mkdir()
         vectorizer = None
         if kind.fits_vocabulary:
@@ -48,7 +45,7 @@ def main() -> None:
             vectorizing.save_split(features_tmp, split, (
                 (kind.encode(vectorizer, chunk["text"].tolist()), task.label_array(chunk["label"]))
                 for chunk in table_chunks(path, shard_size)))
-    print(f"vectorize@{name}: {kind.description} of {settings['dataset']} written to {FEATURES / name}")
+    print(f"vectorize@{name}: {kind.description} of {settings['dataset']} written to {layout.features_dir(name)}")
 
 
 if __name__ == "__main__":

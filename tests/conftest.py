@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -117,7 +118,6 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
     root.mkdir(parents=True, exist_ok=True)
     for name in ("stages", "src"):
         shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    shutil.copy(PROJECT_ROOT / "dvc.yaml", root / "dvc.yaml")
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
     params["sources"]["imdb"]["url"] = str(archive)
     params["sources"]["imdb"]["fingerprint"] = fetch.fingerprint(fetch.records_from_archive(archive))
@@ -129,16 +129,17 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
             features.update(max_tokens=200, sequence_length=48)
         elif features["kind"] == "ngrams":
             features.update(max_tokens=5000)
-    for model in [*params["models"].values(), *params["self_trained"].values()]:
-        model.update(batch_size=16, epochs=30, learning_rate=0.02, patience=4)
-    for name in ("bilstm", "bilstm_stacked"):
-        params["models"][name].update(embedding_dim=8, lstm_units=[4] * len(params["models"][name]["lstm_units"]),
-                                      hidden_units=8, epochs=8, learning_rate=0.01)
+    for model in params["models"].values():
+        if model["architecture"] in ("hub_dnn", "cnn"):
+            model.update(batch_size=16, epochs=4, learning_rate=0.02, patience=2)
+            if model["architecture"] == "cnn":  # its embedding takes the module's vectors: the same size
+                model.update(embedding_dim=8, filters=8)
+        elif model["architecture"] == "bilstm":
+            model.update(batch_size=16, embedding_dim=8, lstm_units=[4] * len(model.get("lstm_units", [64])),
+                         hidden_units=8, epochs=8, learning_rate=0.01, patience=4)
+        elif model["architecture"] != "ensemble":
+            model.update(batch_size=16, epochs=30, learning_rate=0.02, patience=4)
     params["pretrain"].update(vocab_size=200, min_count=1, dim=8, epochs=1, negatives=4, oov_buckets=10)
-    for model in params["hub_models"].values():
-        model.update(batch_size=16, epochs=4, learning_rate=0.02, patience=2)
-        if model["architecture"] == "cnn":  # its embedding takes the module's vectors: the same size
-            model.update(embedding_dim=8, filters=8)
     params["datasets"]["movie_genres"].update(validation_fraction=0.2, test_fraction=0.2)
     params["transfer"].update(sizes=[32, 64], epochs=3, batch_size=16, learning_rate=0.02, patience=1)
     for dotted, value in overrides.items():
@@ -147,8 +148,31 @@ def make_project(root: Path, archive: Path, movies: Path | None = None, **overri
         for parent in parents:
             node = node[parent]
         node[key] = value
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_params(root, params)
     return root
+
+
+def write_params(project: Path, params: dict) -> None:
+    """params.yaml, and the dvc.yaml rendered from it, as `textclf pipeline` writes it."""
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    render_pipeline(project)
+
+
+def render_pipeline(project: Path, strict: bool = True) -> None:
+    """`textclf pipeline` in ``project``; not ``strict``, params it refuses leave dvc.yaml as it was (for tests of
+    the refusal, which every stage repeats before it checks dvc.yaml)."""
+    from textclf import layout
+    from textclf.errors import TextclfError
+
+    here = os.getcwd()
+    os.chdir(project)
+    try:
+        layout.write()
+    except TextclfError:
+        if strict:
+            raise
+    finally:
+        os.chdir(here)
 
 
 # The vocabulary of the model tests' token ids (test_models) and of the tiny module's words.

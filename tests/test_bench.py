@@ -121,10 +121,14 @@ def test_the_readme_section_between_the_markers_is_replaced(tmp_path, monkeypatc
 
 def test_an_ensemble_needs_every_stage_its_members_need_and_its_own():
     params = {
-        "models": {"ngram": {"features": "ngrams_1to3"}},
-        "hub_models": {"cnn": {"features": "words_20k", "handle": "models/hub/pretrained"},
-                       "online": {"features": "raw_text", "handle": "https://tfhub.dev/google/nnlm-en-dim50/2"}},
-        "ensembles": {"ensemble": {"members": ["ngram", "cnn", "online"]}},
+        "datasets": {"imdb": {"path": "x.csv", "text_column": "text", "label_column": "label", "default_models": False}},
+        "features": {"ngrams_1to3": {"kind": "ngrams", "dataset": "imdb"}, "words_20k": {"kind": "sequence", "dataset": "imdb"},
+                     "raw_text": {"kind": "text", "dataset": "imdb"}},
+        "models": {"ngram": {"dataset": "imdb", "architecture": "ngram", "features": "ngrams_1to3"},
+                   "cnn": {"dataset": "imdb", "architecture": "cnn", "features": "words_20k", "handle": "models/hub/pretrained"},
+                   "online": {"dataset": "imdb", "architecture": "hub_dnn", "features": "raw_text",
+                              "handle": "https://tfhub.dev/google/nnlm-en-dim50/2"},
+                   "ensemble": {"dataset": "imdb", "architecture": "ensemble", "members": ["ngram", "cnn", "online"]}},
     }
     assert bench.training_stages(params, "online") == {"vectorize@raw_text", "train_hub@online"}
     assert bench.training_stages(params, "ensemble") == {
@@ -138,15 +142,18 @@ def test_a_scaled_project_repeats_the_prepared_tables_and_trains_a_fixed_number_
     for split in streaming.SPLITS:
         pd.DataFrame({"text": [f"{split} a", f"{split} b"], "label": [0, 1]}).to_parquet(
             workspace / streaming.PREPARED / f"{split}.parquet", index=False)
-    models = {"bow_mean": {"epochs": 30, "patience": 3}, "ngram": {"epochs": 30, "patience": 3}, "bilstm": {"epochs": 9}}
-    (workspace / "params.yaml").write_text(yaml.safe_dump({"models": models}))
+    for name in ("stages", "src", "params.yaml"):
+        (workspace / name).symlink_to(PROJECT_ROOT / name)
     monkeypatch.chdir(workspace)
     project = streaming.scaled_project(tmp_path, 3, epochs=2)
     train = pd.read_parquet(project / streaming.PREPARED / "train.parquet")
     assert train["text"].tolist() == ["train a", "train b"] * 3 and train["label"].tolist() == [0, 1] * 3
     params = yaml.safe_load((project / "params.yaml").read_text())["models"]
-    assert params["bow_mean"] == params["ngram"] == {"epochs": 2, "patience": 2} and params["bilstm"] == {"epochs": 9}
+    assert params["bow_mean"]["epochs"] == params["ngram"]["epochs"] == 2
+    assert params["bow_mean"]["patience"] == 2 and params["bilstm"] == yaml.safe_load(
+        (PROJECT_ROOT / "params.yaml").read_text())["models"]["bilstm"]
     assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True).returncode == 0
+    assert (project / "dvc.yaml").is_file()  # every stage checks it is the rendering of params.yaml
 
 
 def test_the_streaming_table_sets_the_scales_side_by_side_with_the_peak_memory_ratio():

@@ -67,9 +67,10 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     for name, dataset in MODELS.items():
         export_trained_model(dataset, root / "models" / name / "serving")
-    datasets = "".join(f"  {name}: {{task: {task.name}}}\n" for name, (task, _) in CORPORA.items())
-    zoo = "".join(f"  {name}: {{dataset: {dataset}}}\n" for name, dataset in MODELS.items())
-    (root / "params.yaml").write_text(f"datasets:\n{datasets}models:\n{zoo}  ngram: {{dataset: imdb}}\n")
+    datasets = "".join(f"  {name}: {{path: {name}.csv, text_column: text, label_column: label, task: {task.name}, "
+                       "default_models: false}\n" for name, (task, _) in CORPORA.items())
+    zoo = "".join(f"  {name}: {{dataset: {dataset}, architecture: bow_mean}}\n" for name, dataset in MODELS.items())
+    (root / "params.yaml").write_text(f"datasets:\n{datasets}models:\n{zoo}  ngram: {{dataset: imdb, architecture: ngram}}\n")
     (root / "metrics/leaderboards").mkdir(parents=True)
     for name, dataset in MODELS.items():
         board = {name: {"rank": 1}} | ({"ngram": {"rank": 2}} if dataset == "imdb" else {})

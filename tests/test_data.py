@@ -36,8 +36,8 @@ def ratings_params(directory, **settings):
 
 
 def prepared(params):
-    task, settings = data.checked_dataset(params, "d")
-    return task, *data.prepare(settings, task)
+    tables, dropped, task = data.prepare(data.checked_dataset(params["datasets"]["d"], "d"))
+    return task, tables, dropped
 
 
 def test_clean_text_replaces_html_breaks():
@@ -165,7 +165,7 @@ def test_imdb_rating_outside_the_classes_is_named(imdb_dir):
 
 
 def test_a_class_no_review_has_is_refused(imdb_dir):
-    with pytest.raises(TextclfError, match=r"the train split has no example of class '5' \(\d+ rows"):
+    with pytest.raises(TextclfError, match=r"the train split has no example of class '5', which has 0 labelled row"):
         prepared(ratings_params(imdb_dir, classes=[1, 2, 3, 4, 5, 7, 8, 9, 10]))
 
 
@@ -178,8 +178,9 @@ def test_check_classes_present_names_the_split_and_the_class():
     task = tasks.MultiLabel(["a", "b", "c"])
     tables = {"train": pd.DataFrame({"label": [[0, 1], [2]]}), "validation": pd.DataFrame({"label": [[0], [2], [0, 2]]}),
               "test": pd.DataFrame({"label": [[0, 1, 2]]})}
-    with pytest.raises(TextclfError, match=r"data/x: the validation split has no example of class 'b' \(3 rows; "
-                                           r"more data, other fractions or fewer classes\)"):
+    with pytest.raises(TextclfError, match=r"data/x: the validation split has no example of class 'b', which has 2 "
+                                           r"labelled row\(s\) in all \(3 rows in validation; add rows of it, change the "
+                                           r"split fractions, or drop the class\)"):
         data.check_classes_present(tables, task, "data/x")
     tables["validation"].loc[0, "label"] = [0, 1]
     data.check_classes_present(tables, task, "data/x")
@@ -218,9 +219,9 @@ def test_data_report_counts_each_label_and_what_the_reader_dropped(tmp_path):
 
 def test_every_dataset_of_the_project_params_checks_out():
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    for name in params["datasets"]:
-        task, settings = data.checked_dataset(params, name)
-        assert settings is params["datasets"][name] and task.name == settings["task"]
+    for name, block in params["datasets"].items():
+        settings = data.checked_dataset(block, name)
+        assert settings == data.checked_dataset(block, name) and settings["task"] == block["task"]
 
 
 @pytest.mark.parametrize(
@@ -233,30 +234,98 @@ def test_every_dataset_of_the_project_params_checks_out():
         ({"limit_per_label": 0}, "datasets.d.limit_per_label must be a positive integer, got 0"),
         ({"seed": -1}, "datasets.d.seed must be an integer >= 0, got -1"),
         ({"path": ""}, "datasets.d.path must be a non-empty string"),
-        ({"test_fraction": 0.2}, "unknown key 'datasets.d.test_fraction'"),  # IMDB has its own test split
-        ({"threshold": 0.5}, "unknown key 'datasets.d.threshold'"),  # only multi-label tasks have one
+        ({"test_fraction": 0.2}, "datasets.d: unknown key 'test_fraction'"),  # IMDB has its own test split
+        ({"labels": "rating"}, "datasets.d: unknown key 'labels' \\(did you mean 'label'\\?\\)"),
         ({"task": "regression"}, "datasets.d.task must be one of 'binary', 'multi_class', 'multi_label'"),
     ],
 )
 def test_checked_dataset_errors_name_the_key(settings, message, tmp_path):
     with pytest.raises(TextclfError, match=message):
-        data.checked_dataset(imdb_params(tmp_path, **settings), "d")
+        data.checked_dataset(imdb_params(tmp_path, **settings)["datasets"]["d"], "d")
 
 
-@pytest.mark.parametrize("key", ["reader", "path", "seed", "label", "validation_fraction", "limit_per_label"])
-def test_checked_dataset_names_a_missing_key(key, tmp_path):
-    params = imdb_params(tmp_path)
-    del params["datasets"]["d"][key]
-    expected = "datasets.d.reader must be one of .*, got None" if key == "reader" else f"missing key 'datasets.d.{key}'"
-    with pytest.raises(TextclfError, match=expected):
-        data.checked_dataset(params, "d")
+def test_checked_dataset_fills_in_defaults_and_names_what_has_none(tmp_path):
+    block = {"reader": "imdb", "path": str(tmp_path), "classes": SENTIMENT}
+    assert data.checked_dataset(block, "d") == block | {
+        "task": None, "threshold": 0.5, "seed": 42, "label": "sentiment", "validation_fraction": 0.2,
+        "limit_per_label": None, "default_models": True, "name": "d"}
+    with pytest.raises(TextclfError, match="datasets.d: missing key 'classes'"):
+        data.checked_dataset({"reader": "movies_metadata", "path": str(tmp_path)}, "d")
 
 
-def test_checked_dataset_for_another_reader_wants_its_own_keys(tmp_path):
-    params = {"datasets": {"d": {"task": "multi_label", "reader": "movies_metadata", "path": str(tmp_path),
-                                 "classes": GENRES, "threshold": 0.5, "validation_fraction": 0.2, "seed": 0}}}
-    with pytest.raises(TextclfError, match="missing key 'datasets.d.test_fraction'"):
-        data.checked_dataset(params, "d")
-    del params["datasets"]["d"]["threshold"]
-    with pytest.raises(TextclfError, match="missing key 'datasets.d.threshold'"):
-        data.checked_dataset(params, "d")
+def test_checked_dataset_reports_every_problem_at_once_one_line_each():
+    with pytest.raises(TextclfError) as raised:
+        data.checked_dataset({"text_colum": "body", "seed": -1, "encoding": "klingon"}, "mine")
+    assert str(raised.value).splitlines() == [
+        "params.yaml: datasets.mine: unknown key 'text_colum' (did you mean 'text_column'?)",
+        "params.yaml: datasets.mine: missing key 'path'",
+        "params.yaml: datasets.mine: missing key 'text_column'",
+        "params.yaml: datasets.mine: missing key 'label_column'",
+        "params.yaml: datasets.mine.seed must be an integer >= 0, got -1",
+        "params.yaml: datasets.mine.encoding is not an encoding Python knows (utf-8, latin-1, cp1252, ...), got 'klingon'",
+    ]
+
+
+def test_a_label_delimiter_may_be_a_space():
+    block = {"path": "x.csv", "text_column": "t", "label_column": "l", "label_delimiter": " "}
+    assert data.checked_dataset(block, "d")["label_delimiter"] == " "
+    with pytest.raises(TextclfError, match="label_delimiter must be a string of one or more characters, got ''"):
+        data.checked_dataset(block | {"label_delimiter": ""}, "d")
+
+
+# A user's own table: three keys, the rest read from the data ---------------------
+
+
+def table_block(path, **settings):
+    return {"path": str(path), "text_column": "text", "label_column": "label"} | settings
+
+
+def write_csv(path, labels, texts=None):
+    rows = "".join(f"{texts[i] if texts else f'text {i}'},{label}\n" for i, label in enumerate(labels))
+    path.write_text("text,label\n" + rows, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("labels", "task", "classes"), [
+    (["yes", "no"] * 10, "binary", ["no", "yes"]),
+    (["10", "2", "1"] * 10, "multi_class", ["1", "2", "10"]),  # whole numbers in their order, not as text
+])
+def test_the_task_and_classes_are_read_from_the_labels(tmp_path, labels, task, classes):
+    tables, _, settled = data.prepare(data.checked_dataset(table_block(write_csv(tmp_path / "d.csv", labels)), "d"))
+    assert settled.name == task and settled.classes == classes
+    # Per class: round(10 * 0.2) test rows and round(10 * 0.1) validation rows.
+    per_class = {"train": 7, "validation": 1, "test": 2}
+    assert {split: len(table) for split, table in tables.items()} == {k: v * len(classes) for k, v in per_class.items()}
+    assert all(set(table["label"]) == set(range(len(classes))) for table in tables.values())
+
+
+def test_stated_classes_fix_the_order_and_are_checked(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["yes", "no"] * 10)
+    _, _, task = data.prepare(data.checked_dataset(table_block(path, classes=["yes", "no"]), "d"))
+    assert task.classes == ["yes", "no"]
+    with pytest.raises(TextclfError, match="label 'no' is not one of the configured classes \\(yes, maybe\\)"):
+        data.prepare(data.checked_dataset(table_block(path, classes=["yes", "maybe"]), "d"))
+
+
+def test_one_class_is_not_a_task(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["spam"] * 10)
+    with pytest.raises(TextclfError, match="datasets.d: 1 class found \\('spam'\\): a task needs at least two classes"):
+        data.prepare(data.checked_dataset(table_block(path), "d"))
+    with pytest.raises(TextclfError, match="a binary task needs exactly two classes"):
+        data.prepare(data.checked_dataset(table_block(write_csv(tmp_path / "e.csv", ["a", "b", "c"] * 5), task="binary"), "e"))
+
+
+def test_several_labels_in_a_single_label_cell_are_an_error_naming_the_line(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["billing", "bugs", "billing|bugs"] * 5)
+    with pytest.raises(TextclfError, match=f"{path}: line 4: column 'label' holds 2 labels \\(billing, bugs\\); a "
+                                           "multi_class dataset takes one a row"):
+        data.prepare(data.checked_dataset(table_block(path, label_delimiter="|", task="multi_class"), "d"))
+    _, _, task = data.prepare(data.checked_dataset(table_block(path, label_delimiter="|"), "d"))
+    assert task.name == "multi_label" and task.classes == ["billing", "bugs"]
+
+
+def test_a_rare_class_lands_in_every_split(tmp_path):
+    path = write_csv(tmp_path / "d.csv", ["rare"] * 4 + ["common"] * 96)
+    tables, _, task = data.prepare(data.checked_dataset(table_block(path), "d"))
+    rare = task.classes.index("rare")
+    assert [int((tables[split]["label"] == rare).sum()) for split in data.LABELLED_SPLITS] == [2, 1, 1]

@@ -12,12 +12,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from textclf import datasets
-from textclf.datasets import check_labels, read_movies_metadata, read_table, split_rows
+from textclf.datasets import check_labels, read_movies_metadata, read_table, split_rows, strata, stratified_split_rows
 from textclf.errors import TextclfError
 
 GENRES = ["Comedy", "Thriller", "Romance", "Action", "Horror", "Crime", "Documentary", "Adventure", "Science Fiction"]
@@ -161,7 +162,7 @@ def test_movies_not_utf8_is_an_error_naming_the_line(tmp_path: Path):
     data = path.read_bytes().split(b"\n")
     data[2] = data[2].replace(b"Fine", b"Fin\xe9")  # Latin-1, not UTF-8
     path.write_bytes(b"\n".join(data))
-    assert error_of(read_movies_metadata, path, GENRES).startswith(f"{path}: line 3: not valid UTF-8 (")
+    assert error_of(read_movies_metadata, path, GENRES).startswith(f"{path}: line 3: not valid utf-8 (")
 
 
 # A user's own table ------------------------------------------------------------
@@ -174,6 +175,7 @@ def settings(**chosen) -> dict:
         "label_column": "label",
         "label_delimiter": None,
         "split_column": None,
+        "encoding": "utf-8",
     } | chosen
 
 
@@ -268,7 +270,7 @@ TABLE_ERRORS = {
     "empty csv": ("data.csv", "", {}, "empty file; it needs a header row"),
     "header only": ("data.csv", "text,label\n", {}, "no records after the header"),
     "empty jsonl": ("data.jsonl", "\n\n", {}, "no records (it holds no JSON object)"),
-    "not utf-8": ("data.csv", b"text,label\nok,pos\ncaf\xe9,neg\n", {}, "line 3: not valid UTF-8 ("),
+    "not utf-8": ("data.csv", b"text,label\nok,pos\ncaf\xe9,neg\n", {}, "line 3: not valid utf-8 (invalid continuation byte at byte offset 21); set the dataset's `encoding`"),
     "no text column": ("data.csv", "review,label\na,pos\n", {}, "no column 'text' (columns: review, label)"),
     "no label column": ("data.tsv", "text\tstars\na\t1\n", {}, "no column 'label' (columns: text, stars)"),
     "no split column": (
@@ -436,3 +438,34 @@ def test_split_rows_refuses_an_empty_split(count: int, validation: float, test: 
         f"splitting {count} rows with validation fraction {validation} and test fraction {test} "
         f"leaves the {empty} split(s) empty"
     )
+
+
+def test_a_file_in_another_encoding_reads_with_its_encoding_key(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes("text,label\ncafé crème,pos\nnaïve,neg\n".encode("cp1252"))
+    rows = read_table(path, settings(encoding="cp1252"))
+    assert rows.frame["text"].tolist() == ["café crème", "naïve"]
+
+
+def test_a_stratified_split_keeps_every_class_in_every_split_in_proportion():
+    labels = ["rare"] * 10 + ["common"] * 90
+    splits = stratified_split_rows(strata([[label] for label in labels]), 0.1, 0.2, seed=0)
+    table = pd.DataFrame({"label": labels, "split": splits})
+    counts = table.groupby(["split", "label"]).size().to_dict()
+    assert counts == {("test", "common"): 18, ("test", "rare"): 2, ("validation", "common"): 9, ("validation", "rare"): 1,
+                      ("train", "common"): 63, ("train", "rare"): 7}
+    assert (stratified_split_rows(strata([[label] for label in labels]), 0.1, 0.2, seed=0) == splits).all()
+    assert not (stratified_split_rows(strata([[label] for label in labels]), 0.1, 0.2, seed=1) == splits).all()
+    # A plain shuffle of 5 rare rows in 100 leaves them out of validation for most seeds; the stratified split never does.
+    rare = np.array(["rare"] * 5 + ["common"] * 95)
+    assert sum("rare" not in set(rare[split_rows(100, 0.1, 0.2, seed) == "validation"]) for seed in range(10)) > 3
+    assert all("rare" in set(rare[stratified_split_rows(list(rare), 0.1, 0.2, seed) == "validation"]) for seed in range(10))
+
+
+def test_a_class_too_small_for_three_splits_is_named_with_its_count():
+    with pytest.raises(TextclfError, match=r"class 'tiny' has 2 row\(s\): train, validation and test each need at least one"):
+        stratified_split_rows(["big"] * 20 + ["tiny"] * 2, 0.1, 0.2, seed=0)
+
+
+def test_a_multi_label_row_is_stratified_by_its_rarest_label():
+    assert strata([["a", "b"], ["a"], ["a", "c"], ["b"]]) == ["b", "a", "c", "b"]

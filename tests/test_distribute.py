@@ -78,7 +78,7 @@ def test_two_workers_train_the_model_one_process_trains(vectorized, tmp_path):
 
     # Only the chief wrote outputs, and its model is the single process's, up to float summation order.
     assert files_of(workers[1]) == files_of(vectorized)
-    assert json.loads((workers[0] / "metrics/timings/bow_mean.json").read_text())["replicas"] == 2
+    assert json.loads((workers[0] / "metrics/timings/imdb/bow_mean.json").read_text())["replicas"] == 2
     chief = training.load_model(workers[0] / "models/bow_mean/model.keras")
     alone = training.load_model(single / "models/bow_mean/model.keras")
     for distributed, single_process in zip(chief.get_weights(), alone.get_weights()):

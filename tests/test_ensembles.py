@@ -74,21 +74,6 @@ def test_logits_from_probabilities_round_trip(task):
     np.testing.assert_allclose(task.tf_probabilities(task.tf_logits(probabilities)).numpy(), probabilities.numpy(), atol=1e-5)
 
 
-KNOWN = {"ngram": "imdb", "hub_dnn": "imdb", "genres_ngram": "movie_genres"}
-
-
-@pytest.mark.parametrize("members, message", [
-    (["ngram"], "two or more different models"),
-    (["ngram", "ngram"], "two or more different models"),
-    (["ngram", "nope"], "unknown model 'nope'"),
-    (["ngram", "genres_ngram"], "'genres_ngram' is a model of dataset 'movie_genres', not of 'imdb'"),
-])
-def test_members_are_checked_against_the_models(members, message):
-    params = {"ensembles": {"e": {"architecture": "ensemble", "dataset": "imdb", "members": members, **HPARAMS}}}
-    with pytest.raises(TextclfError, match=message):
-        ensembles.checked_params(params, "e", KNOWN)
-
-
 def test_a_missing_member_export_is_named(tmp_path):
     with pytest.raises(TextclfError, match=f"no exported model in {tmp_path / 'gone'}"):
         ensembles.Ensemble([tmp_path / "gone"], BINARY)

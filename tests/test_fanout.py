@@ -40,17 +40,19 @@ def test_every_stage_of_the_pipeline_is_in_exactly_one_job(tmp_path):
     assert jobs["cnn"] == ["train_hub@cnn", "evaluate_hub@cnn", "export_hub@cnn"]
     assert jobs["transfer-pretrained_frozen"] == ["transfer@pretrained_frozen"]
     assert {"pretrain", "prepare@imdb", "vectorize@ngrams_1to3", "fetch@imdb"} <= set(jobs["shared"])
-    assert set(jobs["final"]) == {"transfer-analysis", *(f"leaderboard@{name}" for name in params["datasets"])}
+    # The pipeline stage (the check of dvc.yaml) feeds no stage: it runs with the report.
+    assert set(jobs["final"]) == {"pipeline", "transfer-analysis", *(f"leaderboard@{name}" for name in params["datasets"])}
 
 
 def test_ensembles_and_self_trained_models_wait_for_the_waves_of_what_they_read(tmp_path):
     plan, params = project_plan(tmp_path)
     wave_of = {unit["job"]: number for number, wave in enumerate(plan["waves"]) for unit in wave}
     assert len(plan["waves"]) == fanout.WAVES
-    for name, block in params["ensembles"].items():
-        assert wave_of[name] == 1 + max(wave_of[member] for member in block["members"])
-    for name, block in params["self_trained"].items():
-        assert wave_of[name] == 1 + wave_of[block["teacher"]]
+    for name, block in params["models"].items():
+        if "members" in block:
+            assert wave_of[name] == 1 + max(wave_of[member] for member in block["members"])
+        if "teacher" in block:
+            assert wave_of[name] == 1 + wave_of[block["teacher"]]
     assert wave_of["ngram"] == wave_of["cnn"] == 0 and wave_of["ensemble_self_trained"] == 3
 
 
@@ -61,9 +63,14 @@ def test_the_github_output_gives_stage_lists_and_matrices(tmp_path):
     assert [json.loads(lines[f"wave{number}"]) for number in range(1, fanout.WAVES + 1)] == plan["waves"]
 
 
-PARAMS = {"models": {"a": {"architecture": "x"}, "b": {"architecture": "x"}},
-          "ensembles": {"e": {"members": ["a", "b"]}, "e2": {"members": ["e", "a"]}, "e3": {"members": ["e2"]},
-                        "e4": {"members": ["e3"]}}}
+def ensemble(*members: str) -> dict:
+    return {"dataset": "d", "architecture": "ensemble", "members": list(members)}
+
+
+DATASET = {"d": {"path": "d.csv", "text_column": "text", "label_column": "label"}}
+PARAMS = {"datasets": DATASET,
+          "models": {"a": {"dataset": "d", "architecture": "ngram"}, "b": {"dataset": "d", "architecture": "ngram"},
+                     "e": ensemble("a", "b"), "e2": ensemble("e", "a"), "e3": ensemble("e2", "a"), "e4": ensemble("e3", "a")}}
 
 
 def test_a_chain_deeper_than_the_workflows_waves_is_refused():
@@ -118,7 +125,8 @@ def test_jobs_on_separate_machines_meet_through_the_remote_and_their_collections
     origin.mkdir()
     (origin / "raw.txt").write_text("raw\n")
     (origin / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML, sort_keys=False))
-    (origin / "params.yaml").write_text(yaml.safe_dump({"models": {"a": {}, "b": {}}, "ensembles": {"e": {}}}))
+    (origin / "params.yaml").write_text(yaml.safe_dump({"datasets": DATASET, "models": {
+        "a": {"dataset": "d", "architecture": "ngram"}, "b": {"dataset": "d", "architecture": "ngram"}, "e": ensemble("a", "b")}}))
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=origin, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-d", "storage", str(tmp_path / "remote")], cwd=origin, check=True)
     plan = json.loads(fanout_cli(origin, "plan"))

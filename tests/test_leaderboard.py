@@ -1,8 +1,9 @@
 import json
+import os
 
 import pytest
 
-from textclf import leaderboard, predict, tasks
+from textclf import layout, leaderboard, predict, tasks
 from textclf.errors import TextclfError
 
 BINARY = tasks.Binary(["negative", "positive"])
@@ -11,12 +12,12 @@ GENRES = tasks.MultiLabel(["Comedy", "Drama"], threshold=0.5)
 
 
 def write_model_files(root, name, **evaluation):
-    (root / "metrics" / name).mkdir(parents=True)
-    (root / "timings").mkdir(exist_ok=True)
-    (root / "metrics" / name / "evaluate.json").write_text(json.dumps(evaluation))
-    (root / "metrics" / name / "train").mkdir()
-    (root / "metrics" / name / "train" / "metrics.json").write_text(json.dumps({"parameters": 1234, "model_bytes": 2_500_000}))
-    (root / "timings" / f"{name}.json").write_text(json.dumps({"train_seconds": 12.3}))
+    """The files a model's train and evaluate stages write, where textclf.layout puts them (dataset "d")."""
+    (root / layout.train_log("d", name)).mkdir(parents=True)
+    (root / layout.timing("d", name)).parent.mkdir(parents=True, exist_ok=True)
+    (root / layout.evaluation("d", name)).write_text(json.dumps(evaluation))
+    (root / layout.train_log("d", name) / "metrics.json").write_text(json.dumps({"parameters": 1234, "model_bytes": 2_500_000}))
+    (root / layout.timing("d", name)).write_text(json.dumps({"train_seconds": 12.3}))
 
 
 def binary_scores(accuracy):
@@ -24,7 +25,12 @@ def binary_scores(accuracy):
 
 
 def build(root, names, task):
-    return leaderboard.build(names, root / "metrics", root / "timings", task)
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        return leaderboard.build(names, "d", task)
+    finally:
+        os.chdir(here)
 
 
 def test_binary_rows_are_ranked_by_accuracy(tmp_path):
@@ -82,7 +88,7 @@ def test_a_metric_of_another_task_is_named_as_missing(tmp_path):
 
 def test_missing_metric_file_is_named(tmp_path):
     write_model_files(tmp_path, "a", **binary_scores(0.9))
-    (tmp_path / "metrics" / "a" / "evaluate.json").unlink()
+    (tmp_path / layout.evaluation("d", "a")).unlink()
     with pytest.raises(TextclfError, match=r"a/evaluate.json not found \(run `dvc repro`"):
         build(tmp_path, ["a"], BINARY)
 
@@ -90,7 +96,7 @@ def test_missing_metric_file_is_named(tmp_path):
 @pytest.mark.parametrize(("content", "message"), [("{broken", "is not valid JSON"), ('{"accuracy": "high"}', "lacks the number 'accuracy'")])
 def test_malformed_metric_file_is_named(tmp_path, content, message):
     write_model_files(tmp_path, "a", **binary_scores(0.9))
-    (tmp_path / "metrics" / "a" / "evaluate.json").write_text(content)
+    (tmp_path / layout.evaluation("d", "a")).write_text(content)
     with pytest.raises(TextclfError, match=message):
         build(tmp_path, ["a"], BINARY)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import WIDTH
-from textclf import catalog, models, tasks, training, vectorizing
+from textclf import models, tasks, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, seed_everything
 
@@ -247,37 +247,3 @@ def test_keras_2_is_the_keras_in_use():
 
     assert tf.keras.layers.Dense is keras.layers.Dense
     assert keras.__name__.startswith("tf_keras")
-
-
-MODEL_BLOCK = {"architecture": "ngram", "dataset": "imdb", "features": "bags", "seed": 0, "batch_size": 8, "epochs": 1,
-               "learning_rate": 0.1, "patience": 1, "weighting": "naive_bayes", "l2": 0.0}
-
-
-def test_model_params_are_checked():
-    params = {"models": {"m": {"architecture": "transformer"}}}
-    with pytest.raises(TextclfError, match="unknown model 'transformer' \\(known: bilstm, bow_mean, cnn, hub_dnn, ngram\\)"):
-        models.checked_model_params(params, "m")
-    with pytest.raises(TextclfError, match="missing block 'models.other'"):
-        models.checked_model_params(params, "other")
-    without_dataset = {key: value for key, value in MODEL_BLOCK.items() if key != "dataset"}
-    with pytest.raises(TextclfError, match="missing key 'models.m.dataset'"):
-        models.checked_model_params({"models": {"m": without_dataset}}, "m")
-
-
-def test_a_model_must_read_features_fitted_on_its_own_dataset():
-    params = {"models": {"m": MODEL_BLOCK}, "features": {"bags": {"kind": "ngrams", "dataset": "imdb"}}}
-    spec, hparams = models.checked_model_params(params, "m")
-    assert spec is models.MODELS["ngram"] and hparams["dataset"] == "imdb"
-    params["features"]["bags"]["dataset"] = "imdb_ratings"
-    with pytest.raises(TextclfError, match="models.m.features 'bags' are fitted on dataset 'imdb_ratings', "
-                                           "not on the model's dataset 'imdb'"):
-        models.checked_model_params(params, "m")
-
-
-def test_model_names_of_one_dataset_include_hub_models_in_params_order():
-    params = {"models": {"a": {"dataset": "x"}, "b": {"dataset": "y"}}, "hub_models": {"c": {"dataset": "x"}}}
-    assert catalog.model_names(params) == ["a", "b", "c"]
-    assert catalog.model_names(params, "x") == ["a", "c"]
-    assert catalog.model_names(params, "z") == []
-    params["ensembles"] = {"e": {"dataset": "x"}}
-    assert catalog.ranked_model_names(params, "x") == ["a", "c", "e"] and catalog.ranked_model_names(params, "y") == ["b"]

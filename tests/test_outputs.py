@@ -102,8 +102,8 @@ def test_an_unexpected_exception_is_one_line_with_a_pointer_to_the_traceback():
     assert debug.returncode == 1 and "Traceback (most recent call last)" in debug.stderr
 
 
-def test_error_lines_are_one_line_and_show_control_characters_as_escapes():
+def test_each_problem_is_one_error_line_with_control_characters_as_escapes():
     program = ("from textclf.errors import run_stage\nfrom textclf.errors import TextclfError\n"
                "def main():\n    raise TextclfError('bad file name a\\x1b]0;x\\x07b\\nsecond line')\nrun_stage(main)")
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
-    assert result.stderr.splitlines() == ["error: bad file name a\\x1b]0;x\\x07b second line"]
+    assert result.stderr.splitlines() == ["error: bad file name a\\x1b]0;x\\x07b", "error: second line"]

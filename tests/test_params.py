@@ -1,7 +1,5 @@
 import pytest
 
-from conftest import PROJECT_ROOT
-from textclf import catalog, data, models, vectorizing
 from textclf import params as p
 from textclf.errors import TextclfError
 
@@ -56,20 +54,3 @@ def test_list_text_and_probability_checks():
     assert p.probability(0) is None and p.probability(1) and p.probability(True)
     assert p.non_negative_float(float("inf")) and p.non_negative_float(0.0) is None
     assert p.positive_float(float("nan")) and p.positive_float(float("inf")) == "must be finite"
-
-
-def test_the_project_params_check_out_block_by_block():
-    """Every dataset, feature set and model of params.yaml passes its checks, and they point at each other consistently."""
-    params = p.read_params(PROJECT_ROOT / "params.yaml")
-    tasks = {name: data.checked_dataset(params, name)[0] for name in params["datasets"]}
-    kinds = {}
-    for name in params["features"]:
-        kind, settings = vectorizing.checked_features(params, name)
-        assert settings["dataset"] in tasks, f"features.{name}.dataset names no dataset"
-        kinds[name] = kind
-    for name in catalog.model_names(params):
-        spec, hparams = models.checked_model_params(params, name)
-        assert hparams["dataset"] in tasks, f"{name}: dataset names no dataset"
-        assert kinds[hparams["features"]].name == spec.features, f"{name}: reads {spec.features}, its features are not"
-    for dataset in tasks:
-        assert catalog.model_names(params, dataset), f"dataset {dataset} has no model"

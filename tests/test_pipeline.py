@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import archive_members, make_project, write_archive
+from conftest import archive_members, make_project, write_archive, write_params
 from textclf import cli
 
 pytestmark = pytest.mark.slow
@@ -72,11 +72,11 @@ def built(tmp_path_factory):
     params = yaml.safe_load((project / "params.yaml").read_text())
     del params["datasets"]["imdb_ratings"]
     genre_blocks = {"genres_ngrams_1to2", "genres_ngram"}  # the multi-label dataset's n-gram features and model
-    for block in ("features", "models", "hub_models"):
+    for block in ("features", "models"):
         params[block] = {name: item for name, item in params[block].items()
                          if (item["dataset"] == "imdb" and not name.startswith("bilstm"))
                          or name in genre_blocks}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_params(project, params)
     git(project, "init", "-q")
     dvc(project, "init", "-q")
     dvc(project, "remote", "add", "-d", "storage", str(root / "storage"))
@@ -91,7 +91,7 @@ def built(tmp_path_factory):
 def test_first_repro_runs_every_stage_once(built, tmp_path):
     project, first = built
     assert stages_run(first) == {
-        "fetch@imdb", "fetch@movies_metadata", "prepare@imdb", "prepare@movie_genres", *GENRE_STAGES,
+        "pipeline", "fetch@imdb", "fetch@movies_metadata", "prepare@imdb", "prepare@movie_genres", *GENRE_STAGES,
         "vectorize@words_20k", "vectorize@raw_text", "vectorize@ngrams_1to3", "vectorize@ngrams_1to3_unlabelled",
         "pretrain", *LEADERBOARDS, "transfer-analysis", *ENSEMBLES,
         *(f"{stage}@{m}" for m in MODELS for stage in ("train", "evaluate", "export")),
@@ -100,9 +100,9 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
         *(f"transfer@{setup}" for setup in SETUPS),
     }
     shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
-    assert "metrics/leaderboards/imdb.json" in shown and "metrics/models/ngram/evaluate.json" in shown
+    assert "metrics/leaderboards/imdb.json" in shown and "metrics/models/imdb/ngram/evaluate.json" in shown
     assert "metrics/leaderboards/movie_genres.json" in shown and "metrics/data/movie_genres.json" in shown
-    assert "metrics/models/ngram/train/metrics.json" in shown  # DVCLive's training summary
+    assert "metrics/models/imdb/ngram/train/metrics.json" in shown  # DVCLive's training summary
     assert "metrics/transfer_analysis.json" in shown
     transfer = json.loads((project / "metrics/transfer_analysis.json").read_text())
     assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"32", "64"}
@@ -120,13 +120,13 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
     assert "up to date" in unchanged
 
     plots = json.loads(dvc(project, "plots", "show", "--json", "-o", str(tmp_path / "plots")))["data"]
-    assert {"IMDB sentiment: validation loss per epoch", "IMDB sentiment: confusion matrix (test)",
-            "IMDB sentiment: ROC (test)", "IMDB sentiment: test accuracy by model", "Movie genres: ROC-AUC per genre (test)",
-            "Transfer grid (IMDB)", "Learning curve (IMDB test accuracy)"} <= set(plots)
+    assert {"imdb: validation loss per epoch", "imdb: confusion matrix (test)", "imdb: ROC (test)",
+            "imdb: main test metric by model", "movie_genres: ROC-AUC per label (test)", "Transfer grid",
+            "Learning curve (test accuracy)"} <= set(plots)
     drawn = {name: plot for name, plot in plots.items() if not name.endswith(".png")}
-    # This project has no star-rating dataset, so its charts are the only ones with nothing to draw.
-    assert {name for name, plot in drawn.items() if not plot} == {name for name in drawn if name.startswith("IMDB star")}
-    assert all(plot[0]["type"] == "vega" for plot in drawn.values() if plot)
+    # dvc.yaml is rendered from this project's params.yaml: every chart has something to draw.
+    assert [name for name, plot in drawn.items() if not plot] == []
+    assert all(plot[0]["type"] == "vega" for plot in drawn.values())
 
 
 def test_every_export_predicts_and_the_console_script_picks_the_best(built, capsys):
@@ -164,7 +164,7 @@ def kind(stage: str) -> str:
 
 # One stage of every stage script but the leaderboard and the transfer analysis, which only read metrics;
 # the hub, self-trained and transfer stages each have their own model code beside the shared scripts.
-FORCED = ["fetch@imdb", "prepare@imdb", "vectorize@ngrams_1to3", "pretrain", "train@ngram", "evaluate@ngram",
+FORCED = ["pipeline", "fetch@imdb", "prepare@imdb", "vectorize@ngrams_1to3", "pretrain", "train@ngram", "evaluate@ngram",
           "train_hub@hub_dnn", "export_hub@cnn", "ensemble", "train_self@ngram_self_trained", "ensemble_self_trained",
           "transfer@pretrained_finetuned"]
 
@@ -215,20 +215,20 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(built, tmp_path):
 def ensembles_of(project: Path, model: str) -> set[str]:
     """The ensemble stages that rerun when ``model`` changes: those it is a member of."""
     params = yaml.safe_load((project / "params.yaml").read_text())
-    return {name for name, block in params["ensembles"].items() if model in block["members"]}
+    return {name for name, block in params["models"].items() if model in block.get("members", [])}
 
 
 def test_exp_run_sets_a_model_param_reruns_only_what_it_touches_and_the_report_shows_it(built):
     project, _ = built
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     # The whole block is the dependency, so `dvc exp run -S models.<name>.<any key>=...` reruns that model.
-    task_keys = ["datasets.${item.dataset}.task", "datasets.${item.dataset}.classes"]  # the head and the loss
     how = ["training", "streaming.shuffle_buffer"]  # the strategy, the precision and the shuffle window
-    assert pipeline["train"]["do"]["params"] == [*how, "models.${key}", *task_keys]
-    assert pipeline["train_hub"]["do"]["params"] == [*how, "hub_models.${key}", *task_keys]
+    assert pipeline["train"]["do"]["params"] == [*how, "${item.params}"]
+    assert pipeline["train"]["foreach"]["bow_mean"]["params"] == "models.bow_mean"
     ran = stages_run(dvc(project, "exp", "run", "-S", "models.bow_mean.learning_rate=0.01"))
-    # Both leaderboards read the models' blocks (which dataset each belongs to); that rerun takes seconds.
-    assert ran == {"train@bow_mean", "evaluate@bow_mean", "export@bow_mean", *LEADERBOARDS, *ensembles_of(project, "bow_mean")}
+    # params.yaml changed, so the pipeline stage checked dvc.yaml; only bow_mean's dataset is ranked again.
+    assert ran == {"pipeline", "train@bow_mean", "evaluate@bow_mean", "export@bow_mean", "leaderboard@imdb",
+                   *ensembles_of(project, "bow_mean")}
     rows = list(csv.DictReader(io.StringIO(dvc(project, "exp", "show", "--csv"))))
     assert {"models.bow_mean.learning_rate", "bow_mean.accuracy"} <= set(rows[0])  # params and metrics side by side
     assert [row["models.bow_mean.learning_rate"] for row in rows if row["Experiment"]] == ["0.01"]
@@ -239,16 +239,16 @@ def test_exp_run_sets_a_model_param_reruns_only_what_it_touches_and_the_report_s
     assert result.returncode == 0, result.stderr
     report = (project / "report.md").read_text()
     assert "| params.yaml | models.bow_mean.learning_rate | 0.02   | 0.01" in report
-    assert "metrics/models/bow_mean/evaluate.json" in report.split("<details>")[0]
-    assert "### IMDB sentiment: validation loss per epoch" in report
-    assert "](report/imdb-sentiment-validation-loss-per-epoch.png)" in report
-    assert (project / "report/imdb-sentiment-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
+    assert "metrics/models/imdb/bow_mean/evaluate.json" in report.split("<details>")[0]
+    assert "### imdb: validation loss per epoch" in report
+    assert "](report/imdb-validation-loss-per-epoch.png)" in report
+    assert (project / "report/imdb-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")
 
     # A transfer setup's own settings leave the other setups up to date.
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["transfer"]["setups"]["bow_mean"]["embedding_dim"] = 12
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert set(json.loads(dvc(project, "status", "--json"))) == {"transfer@bow_mean", "transfer-analysis"}
+    assert set(json.loads(dvc(project, "status", "--json"))) == {"pipeline", "transfer@bow_mean", "transfer-analysis"}
     git(project, "checkout", "-q", "--", ".")
     dvc(project, "checkout", "-q")
 
@@ -258,7 +258,7 @@ def test_interrupted_training_leaves_no_output_and_reruns_cleanly(built):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["models"]["bow_mean"].update(epochs=500, patience=500)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    live_log = project / "metrics/models/bow_mean/train/plots/metrics/eval/loss.tsv"
+    live_log = project / "metrics/models/imdb/bow_mean/train/plots/metrics/eval/loss.tsv"
     # A new session, so the SIGINT reaches dvc and the stage together, as Ctrl-C in a terminal does.
     run = subprocess.Popen([sys.executable, "-m", "dvc", "repro", "train@bow_mean"], cwd=project, env=environment(),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -271,7 +271,7 @@ def test_interrupted_training_leaves_no_output_and_reruns_cleanly(built):
     output = run.communicate(timeout=120)[0]
     assert run.returncode != 0
     assert "error: interrupted; no output was written" in output  # the stage itself got the signal
-    assert not (project / "metrics/models/bow_mean/train").exists() and not (project / "models/bow_mean/model.keras").exists()
+    assert not (project / "metrics/models/imdb/bow_mean/train").exists() and not (project / "models/bow_mean/model.keras").exists()
     assert list(project.rglob(".*.tmp-*")) == []
     assert "train@bow_mean" in dvc(project, "status")
 

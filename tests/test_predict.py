@@ -81,14 +81,13 @@ def test_stdin_and_unreadable_or_unknown_files(tmp_path):
 
 PARAMS = """\
 datasets:
-  imdb: {task: binary}
-  movie_genres: {task: multi_label}
+  imdb: {path: imdb.csv, text_column: text, label_column: label, default_models: false}
+  movie_genres: {path: genres.csv, text_column: text, label_column: label, label_delimiter: "|", default_models: false}
 models:
-  bow_mean: {dataset: imdb}
-  ngram: {dataset: imdb}
-  genres_ngram: {dataset: movie_genres}
-hub_models:
-  hub_dnn: {dataset: imdb}
+  bow_mean: {dataset: imdb, architecture: bow_mean}
+  ngram: {dataset: imdb, architecture: ngram}
+  genres_ngram: {dataset: movie_genres, architecture: ngram}
+  hub_dnn: {dataset: imdb, architecture: hub_dnn, handle: models/hub/pretrained}
 """
 
 
@@ -116,6 +115,8 @@ def test_model_names_resolve_to_exports(tmp_path):
     assert predict.model_path("ngram", tmp_path) == ("ngram", export)
     assert predict.model_path(str(export), tmp_path) == ("ngram", export)  # any export directory
     assert predict.model_path(str(export), tmp_path, "movie_genres") == ("ngram", export)  # a path needs no dataset
+    with pytest.raises(TextclfError, match=r"model 'ngram' is a model of dataset 'imdb', not of 'movie_genres'"):
+        predict.model_path("ngram", tmp_path, "movie_genres")  # --dataset is not ignored beside a named model
 
 
 def test_best_is_the_top_of_the_chosen_datasets_leaderboard(tmp_path):
@@ -306,7 +307,7 @@ def test_a_file_without_reviews_is_named_in_the_error(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ("models: [unclosed", "params.yaml: not valid YAML"),
     ("42\n", "params.yaml: expected a mapping of stage blocks"),
-    ("models: 3\n", "params.yaml: 'models' must be a mapping of model names"),
+    ("models: 3\n", "params.yaml: 'models' must be a mapping of names to blocks, got int"),
 ])
 def test_a_broken_params_file_is_one_error(tmp_path, content, message):
     (tmp_path / "params.yaml").write_text(content)

@@ -89,26 +89,3 @@ def test_a_dataset_without_unlabelled_texts_is_named(tmp_path, monkeypatch):
     with pytest.raises(TextclfError, match="data/prepared/movie_genres/unsup.parquet not found: dataset 'movie_genres' has no "
                                            "unlabelled texts"):
         tables.unlabelled_table("movie_genres")
-
-
-def test_a_teacher_must_be_another_model_of_the_dataset():
-    block = {"architecture": "ngram", "dataset": "imdb", "features": "bags", "seed": 0, "batch_size": 8, "epochs": 1,
-             "learning_rate": 0.1, "patience": 1, "weighting": "naive_bayes", "l2": 0.0}
-    params = {"models": {"ngram": block, "genres": block | {"dataset": "genres"}},
-              "ensembles": {"blend": {"architecture": "ensemble", "dataset": "imdb", "members": ["ngram", "student"]}},
-              "self_trained": {"student": block | {"teacher": "blend"}}}
-    assert models.checked_model_params(params, "student")[1]["teacher"] == "blend"
-    for teacher in ("genres", "student", "nothing"):
-        params["self_trained"]["student"]["teacher"] = teacher
-        with pytest.raises(TextclfError, match=f"self_trained.student.teacher: '{teacher}' is not another model or ensemble "
-                                               "of dataset 'imdb' \\(known: ngram, blend\\)"):
-            models.checked_model_params(params, "student")
-
-
-def test_a_student_that_loads_a_module_is_refused():
-    block = {"architecture": "cnn", "dataset": "imdb", "features": "words", "seed": 0, "batch_size": 8, "epochs": 1,
-             "learning_rate": 0.1, "patience": 1, "handle": None, "embedding_dim": 8, "filters": 8, "kernel_size": 3,
-             "dropout": 0.0, "bucket_by_length": False, "teacher": "ngram"}
-    params = {"models": {"ngram": {"dataset": "imdb"}}, "self_trained": {"student": block}}
-    with pytest.raises(TextclfError, match="self_trained.student: a cnn student would need its module as a dep"):
-        models.checked_model_params(params, "student")

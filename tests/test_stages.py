@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import archive_members, make_project, write_archive, write_movies_metadata
+from conftest import archive_members, make_project, render_pipeline, write_archive, write_movies_metadata
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -82,6 +82,7 @@ def edit_params(project, block, **values):
         node = node.setdefault(part, {})
     node.update(values)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    render_pipeline(project, strict=False)
 
 
 def remove_params(project, *dotted):
@@ -93,6 +94,7 @@ def remove_params(project, *dotted):
             node = node[part]
         del node[key]
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    render_pipeline(project, strict=False)
 
 
 def assert_one_line_error(result, fragment):
@@ -114,7 +116,7 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("stages")
     archive = write_archive(root / "aclImdb_v1.tar.gz", archive_members(per_label=40))
     project = make_project(root / "project", archive)
-    remove_params(project, "hub_models.genres_hub_dnn", "hub_models.genres_hub_dnn_random")
+    remove_params(project, "models.genres_hub_dnn", "models.genres_hub_dnn_random")
     run_steps(project, ("fetch", "imdb"), ("fetch", "movies_metadata"), ("prepare", "imdb"), ("vectorize", "words_20k"),
               ("train", "bow_mean"), ("evaluate", "bow_mean"), ("prepare", "movie_genres"),
               ("vectorize", "genres_ngrams_1to2"), ("train", "genres_ngram"), ("evaluate", "genres_ngram"),
@@ -126,7 +128,8 @@ def test_fit_unlabelled_counts_the_unsup_reviews_into_the_vocabulary(project):
     from textclf import vectorizing
 
     run_steps(project, ("vectorize", "ngrams_1to3_unlabelled"))
-    settings = yaml.safe_load((project / "params.yaml").read_text())["features"]["ngrams_1to3_unlabelled"]
+    block = yaml.safe_load((project / "params.yaml").read_text())["features"]["ngrams_1to3_unlabelled"]
+    settings = vectorizing.checked_features(block, "ngrams_1to3_unlabelled")[1]
     train, unsup = (pd.read_parquet(project / f"data/prepared/imdb/{split}.parquet")["text"].tolist() for split in ("train", "unsup"))
     vocabulary = vectorizing.load_vocabulary(project / "data/features/ngrams_1to3_unlabelled/vocab.txt")
     kind = vectorizing.KINDS["ngrams"]
@@ -143,8 +146,8 @@ def test_every_stage_writes_its_outputs(project):
         "data/raw/imdb/records.parquet", "data/prepared/imdb/train.parquet", "data/prepared/imdb/unsup.parquet",
         "data/features/words_20k/vocab.txt", "data/features/words_20k/test.json", "data/features/words_20k/test-00000.tfrecord",
         "models/bow_mean/model.keras",
-        "metrics/models/bow_mean/train/plots/metrics/eval/loss.tsv", "metrics/models/bow_mean/train/metrics.json",
-        "metrics/timings/bow_mean.json",
+        "metrics/models/imdb/bow_mean/train/plots/metrics/eval/loss.tsv", "metrics/models/imdb/bow_mean/train/metrics.json",
+        "metrics/timings/imdb/bow_mean.json", "data/prepared/imdb/task.json",
     ]:
         assert (project / path).exists(), path
     assert plot_files(project, "bow_mean") == {"confusion.csv", "roc.csv", "precision_recall.csv", "confusion_matrix.png",
@@ -152,7 +155,7 @@ def test_every_stage_writes_its_outputs(project):
     report = json.loads((project / "metrics/data/imdb.json").read_text())
     assert report["counts"]["test"] == {"total": 80, "negative": 40, "positive": 40}
     assert report["dropped"] == {}
-    evaluation = json.loads((project / "metrics/models/bow_mean/evaluate.json").read_text())
+    evaluation = json.loads((project / "metrics/models/imdb/bow_mean/evaluate.json").read_text())
     assert set(evaluation) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
     assert evaluation["accuracy"] > 0.8  # the synthetic cue words make this easy
     assert no_temporaries(project)
@@ -196,7 +199,7 @@ def test_prepare_movie_genres_counts_what_it_drops(project):
 
 
 def test_a_multi_label_model_trains_evaluates_and_exports(project):
-    evaluation = json.loads((project / "metrics/models/genres_ngram/evaluate.json").read_text())
+    evaluation = json.loads((project / "metrics/models/movie_genres/genres_ngram/evaluate.json").read_text())
     assert set(evaluation) == {"roc_auc_micro", "roc_auc_macro", "precision_micro", "recall_micro", "f1_micro",
                                "precision_macro", "recall_macro", "f1_macro", "subset_accuracy", "hamming_loss", "loss",
                                "threshold", "per_label"}
@@ -217,7 +220,9 @@ def test_the_leaderboard_of_a_dataset_ranks_its_models_by_the_task_metric(projec
     assert list(board) == ["genres_ngram"] and board["genres_ngram"]["rank"] == 1
     assert "roc_auc_micro" in board["genres_ngram"] and "accuracy" not in board["genres_ngram"]
     assert "| rank | model | micro ROC-AUC |" in (project / "metrics/leaderboards/movie_genres.md").read_text()
-    assert list(pd.read_csv(project / "plots/leaderboards/movie_genres.csv").columns) == ["model", "roc_auc_micro"]
+    chart = pd.read_csv(project / "plots/leaderboards/movie_genres.csv")
+    assert chart.to_dict("records") == [{"model": "genres_ngram", "score": board["genres_ngram"]["roc_auc_micro"],
+                                         "metric": "roc_auc_micro"}]
     assert (project / "plots/leaderboards/movie_genres.png").read_bytes().startswith(b"\x89PNG")
 
 
@@ -303,15 +308,18 @@ def test_fetch_of_a_missing_file_or_source_is_named(fresh_project):
     ("block", "values", "stage", "fragment"),
     [
         ("models.bow_mean", {"epochs": -1}, ("train", "bow_mean"), "models.bow_mean.epochs must be a positive integer, got -1"),
-        ("models.bow_mean", {"architecture": "gpt"}, ("train", "bow_mean"), "unknown model 'gpt'"),
+        ("models.bow_mean", {"architecture": "gpt"}, ("train", "bow_mean"),
+         "models.bow_mean.architecture: 'gpt' is not one of bow_mean, bilstm, ngram, cnn, hub_dnn, ensemble"),
         ("models.bow_mean", {"features": "ngrams_1to3"}, ("train", "bow_mean"),
-         "holds n-gram bags, but the model reads token sequences"),
+         "models.bow_mean.features: 'ngrams_1to3' holds 'ngrams' features; a bow_mean model reads 'sequence'"),
+        ("models.bow_mean", {"hiden_units": 8}, ("evaluate", "bow_mean"),
+         "models.bow_mean: unknown key 'hiden_units' for a bow_mean model (did you mean 'hidden_units'?)"),
         ("models.bow_mean", {"features": "ratings_words_20k"}, ("train", "bow_mean"),
          "models.bow_mean.features 'ratings_words_20k' are fitted on dataset 'imdb_ratings', not on the model's "
          "dataset 'imdb'"),
         ("datasets.imdb", {"validation_fraction": 1.5}, ("prepare", "imdb"),
          "datasets.imdb.validation_fraction must be a number strictly between 0 and 1"),
-        ("datasets.imdb", {"lable": "rating"}, ("prepare", "imdb"), "unknown key 'datasets.imdb.lable'"),
+        ("datasets.imdb", {"lable": "rating"}, ("prepare", "imdb"), "datasets.imdb: unknown key 'lable' (did you mean 'label'?)"),
         ("datasets.movie_genres", {"task": "regression"}, ("prepare", "movie_genres"),
          "datasets.movie_genres.task must be one of 'binary', 'multi_class', 'multi_label', got 'regression'"),
         ("datasets.movie_genres", {"threshold": 1.5}, ("prepare", "movie_genres"),
@@ -320,10 +328,12 @@ def test_fetch_of_a_missing_file_or_source_is_named(fresh_project):
          "datasets.movie_genres.classes must not repeat a class"),
         ("datasets.movie_genres", {"reader": "excel"}, ("prepare", "movie_genres"),
          "datasets.movie_genres.reader must be one of 'imdb', 'movies_metadata', 'table', got 'excel'"),
-        ("datasets.imdb", {"classes": ["negative", "neutral", "positive"]}, ("vectorize", "words_20k"),
-         "a binary task needs exactly two classes, got 3"),
+        ("datasets.imdb", {"classes": ["negative", "neutral", "positive"]}, ("prepare", "imdb"),
+         "datasets.imdb: a binary task needs exactly two classes, got 3"),
         ("features.genres_ngrams_1to2", {"dataset": "books"}, ("vectorize", "genres_ngrams_1to2"),
-         "missing block 'datasets.books'"),
+         "features.genres_ngrams_1to2.dataset: 'books' is not a dataset of params.yaml"),
+        ("features.words_20k", {"max_tokens": 2}, ("vectorize", "words_20k"),
+         "features.words_20k.max_tokens must be at least 3: the first 2 id(s) are reserved, got 2"),
         ("transfer.setups.pretrained_frozen", {"patience": -1}, ("transfer", "pretrained_frozen"),
          "transfer.setups.pretrained_frozen.patience must be an integer >= 0, got -1"),
     ],
@@ -339,15 +349,27 @@ def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, 
     assert not (fresh_project / "data/prepared").exists()
 
 
-def test_missing_param_key_is_named(fresh_project):
-    remove_params(fresh_project, "models.bow_mean.hidden_units", "datasets.movie_genres.seed")
-    assert_one_line_error(run_stage_here(fresh_project, "train", "bow_mean"), "missing key 'models.bow_mean.hidden_units'")
-    assert_one_line_error(run_stage_here(fresh_project, "prepare", "movie_genres"), "missing key 'datasets.movie_genres.seed'")
+def test_a_missing_key_without_a_default_is_named(fresh_project):
+    remove_params(fresh_project, "models.hub_dnn.handle")
+    assert_one_line_error(run_stage_here(fresh_project, "train", "cnn"),
+                          "models.hub_dnn: missing key 'handle' (a hub_dnn model has no default for it)")
+    edit_params(fresh_project, "models.hub_dnn", handle="models/hub/pretrained")
+    remove_params(fresh_project, "datasets.movie_genres.classes")
+    assert_one_line_error(run_stage_here(fresh_project, "prepare", "movie_genres"), "datasets.movie_genres: missing key 'classes'")
+
+
+def test_a_stale_dvc_yaml_stops_a_stage_before_any_work(fresh_project):
+    params = yaml.safe_load((fresh_project / "params.yaml").read_text())
+    params["models"]["bow_mean"]["features"] = "ratings_words_20k"
+    params["models"]["bow_mean"]["dataset"] = "imdb_ratings"
+    (fresh_project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))  # and no `textclf pipeline`
+    assert_one_line_error(run_stage_here(fresh_project, "fetch", "imdb"), "dvc.yaml is out of date with params.yaml")
+    assert not (fresh_project / "data/raw").exists()
 
 
 def test_unknown_names_are_named(fresh_project):
-    assert_one_line_error(run_stage_here(fresh_project, "vectorize", "chars"), "missing block 'features.chars'")
-    assert_one_line_error(run_stage_here(fresh_project, "train", "gpt"), "missing block 'models.gpt'")
+    assert_one_line_error(run_stage_here(fresh_project, "vectorize", "chars"), "unknown feature set 'chars'")
+    assert_one_line_error(run_stage_here(fresh_project, "train", "gpt"), "unknown model 'gpt'")
     assert_one_line_error(run_stage_here(fresh_project, "prepare", "books"), "missing block 'datasets.books'")
     assert_one_line_error(run_stage_here(fresh_project, "leaderboard", "books"), "missing block 'datasets.books'")
 
@@ -403,7 +425,7 @@ def test_temporaries_of_a_killed_stage_are_gone_after_its_next_run(fresh_project
 def test_ctrl_c_during_training_exits_130_and_removes_the_live_log(fresh_project):
     run_steps(fresh_project, ("fetch", "imdb"), ("prepare", "imdb"), ("vectorize", "words_20k"))
     edit_params(fresh_project, "models.bow_mean", epochs=100_000, patience=100_000)
-    live_log = fresh_project / "metrics/models/bow_mean/train/plots/metrics/train/loss.tsv"
+    live_log = fresh_project / "metrics/models/imdb/bow_mean/train/plots/metrics/train/loss.tsv"
     training = subprocess.Popen([sys.executable, "stages/train.py", "bow_mean"], cwd=fresh_project, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=environment(fresh_project, PYTHONUNBUFFERED="1"))
@@ -481,11 +503,11 @@ def test_prepare_a_users_csv_with_multi_class_string_labels(fresh_project):
     add_table_dataset(fresh_project, "reviews", "data/user/reviews.csv")
     result = run_stage(fresh_project, "prepare", "reviews")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "prepare@reviews: train 36, validation 12, test 12"
+    assert result.stdout.strip().splitlines()[-1] == "prepare@reviews: multi_class, 3 classes; train 36, validation 12, test 12"
     tables = {split: pd.read_parquet(fresh_project / f"data/prepared/reviews/{split}.parquet")
               for split in ("train", "validation", "test")}
     assert sorted(path.name for path in (fresh_project / "data/prepared/reviews").iterdir()) == [
-        "test.parquet", "train.parquet", "validation.parquet"]
+        "task.json", "test.parquet", "train.parquet", "validation.parquet"]
     everything = pd.concat(tables.values()).sort_values("id")
     # ids are the physical lines records start on: the header is line 1, the second record spans lines 3-4
     assert everything["id"].tolist() == [2, 3, *range(5, 63)]
@@ -499,17 +521,17 @@ def test_prepare_a_users_csv_with_multi_class_string_labels(fresh_project):
 
 def test_prepare_a_users_jsonl_with_delimited_multi_labels(fresh_project):
     genres_jsonl(fresh_project / "data/user/genres.jsonl")
-    add_table_dataset(fresh_project, "genres", "data/user/genres.jsonl", task="multi_label", text_column="overview",
+    add_table_dataset(fresh_project, "tagged", "data/user/genres.jsonl", task="multi_label", text_column="overview",
                       label_column="genres", label_delimiter="|", classes=list(GENRE_CUES), threshold=0.5)
-    result = run_stage(fresh_project, "prepare", "genres")
+    result = run_stage(fresh_project, "prepare", "tagged")
     assert result.returncode == 0, result.stderr
-    tables = pd.concat([pd.read_parquet(fresh_project / f"data/prepared/genres/{split}.parquet")
+    tables = pd.concat([pd.read_parquet(fresh_project / f"data/prepared/tagged/{split}.parquet")
                         for split in ("train", "validation", "test")]).sort_values("id")
     assert tables["id"].tolist() == list(range(1, 61))  # JSONL lines, from 1
     labels = [sorted(labels) for labels in tables["label"]]
     assert labels[0] == [0, 1] and labels[1] == [1] and labels[4] == [1, 2]
     assert labels[5] == [2]  # its genres are a JSON list
-    report = json.loads((fresh_project / "metrics/data/genres.json").read_text())
+    report = json.loads((fresh_project / "metrics/data/tagged.json").read_text())
     total = report["counts"]["train"]["total"] + report["counts"]["validation"]["total"] + report["counts"]["test"]["total"]
     assert total == 60 and sum(report["counts"]["train"][name] for name in GENRE_CUES) > report["counts"]["train"]["total"]
 
@@ -523,7 +545,7 @@ def test_a_users_multi_class_table_trains_and_evaluates(fresh_project):
                 seed=0, batch_size=8, epochs=20, learning_rate=0.05, patience=4, weighting="naive_bayes", l2=0.0)
     run_steps(fresh_project, ("prepare", "reviews"), ("vectorize", "reviews_ngrams"), ("train", "reviews_ngram"),
               ("evaluate", "reviews_ngram"))
-    evaluation = json.loads((fresh_project / "metrics/models/reviews_ngram/evaluate.json").read_text())
+    evaluation = json.loads((fresh_project / "metrics/models/reviews/reviews_ngram/evaluate.json").read_text())
     assert set(evaluation) == {"accuracy", "loss", "macro_f1", "weighted_f1", "per_class", "confusion_matrix"}
     assert set(evaluation["per_class"]) == set(CUES) and evaluation["macro_f1"] > 0.8
     assert sum(evaluation["confusion_matrix"][actual][predicted] for actual in CUES for predicted in CUES) == 12
@@ -556,10 +578,10 @@ TABLE_ERRORS = {
         lambda path: write_csv(path, [[*row, "test" if number < 6 and row[2] != "high" else "train" if number % 5 else
                                        "validation"] for number, row in enumerate(reviews_csv())],
                                header=("id", "review", "stars", "split")),
-        {"split_column": "split"}, "the test split has no example of class 'high' (4 rows; "),
+        {"split_column": "split"}, "the test split has no example of class 'high', which has 20 labelled row(s) in all "),
     "not UTF-8": (
         "reviews.csv", lambda path: path.write_bytes(path.read_bytes().replace(b"\n103,", b"\n103,caf\xe9 ", 1)), {},
-        "line 6: not valid UTF-8 (invalid continuation byte at byte "),
+        "line 6: not valid utf-8 (invalid continuation byte at byte offset "),
     "jsonl label missing": (
         "genres.jsonl", lambda path: path.write_text(
             path.read_text().replace('"genres": "Romance"}', '"genre": "Romance"}', 1)), {"format": "jsonl"},

@@ -4,18 +4,17 @@ Reports are checked against values worked out by hand on tiny examples; each
 task's loss is checked to teach a real model a tiny separable problem.
 """
 
+import json
 import random
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from textclf import models, tasks, training, vectorizing
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, seed_everything, tf
 
-from conftest import PROJECT_ROOT
 
 BINARY = tasks.Binary(["negative", "positive"])
 RATINGS = tasks.MultiClass([1, 2, 10])  # numeric class names: the report adds a mean absolute error
@@ -278,59 +277,52 @@ def test_multi_label_prediction_lists_the_labels_at_or_above_the_threshold_and_t
     assert len(lenient.prediction(probabilities, top_k=9)["top"]) == 4
 
 
-# task_of ----------------------------------------------------------------------
+# The task prepare settles for a dataset, read back by every later stage ------------
 
 
-def block(**settings):
-    return {"datasets": {"d": {"task": "multi_label", "classes": ["a", "b", "c"], "threshold": 0.4} | settings}}
+def test_a_task_is_written_and_read_back(tmp_path):
+    path = tmp_path / "task.json"
+    for task in (tasks.Binary(["neg", "pos"]), tasks.MultiClass([3, 1]), tasks.MultiLabel(["a", "b", "c"], threshold=0.4)):
+        path.write_text(json.dumps(task.describe()))
+        again = tasks.read_task(path)
+        assert type(again) is type(task) and again.classes == task.classes and again.threshold == task.threshold
+    assert tasks.read_task(path).units == 3 and tasks.MultiClass([3, 1]).classes == ["3", "1"]
 
 
-def test_task_of_reads_each_dataset_of_the_project_params():
-    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    found = {name: tasks.task_of(params, name) for name in params["datasets"]}
-    assert {name: task.name for name, task in found.items()} == {
-        "imdb": "binary", "imdb_ratings": "multi_class", "movie_genres": "multi_label"}
-    assert found["imdb"].classes == ["negative", "positive"]
-    assert found["imdb_ratings"].classes == ["1", "2", "3", "4", "7", "8", "9", "10"]
-    assert found["movie_genres"].threshold == 0.5 and found["movie_genres"].units == 9
-
-
-def test_task_of_a_valid_block():
-    task = tasks.task_of(block(), "d")
-    assert isinstance(task, tasks.MultiLabel) and task.classes == ["a", "b", "c"] and task.threshold == 0.4
-    # Tasks without a threshold need none.
-    assert tasks.task_of({"datasets": {"d": {"task": "multi_class", "classes": [3, 1]}}}, "d").classes == ["3", "1"]
+def test_a_missing_or_broken_task_file_says_what_to_run(tmp_path):
+    path = tmp_path / "d" / "task.json"
+    with pytest.raises(TextclfError, match=r"task.json not found \(run `dvc repro prepare@d`\)"):
+        tasks.read_task(path)
+    path.parent.mkdir()
+    path.write_text('{"task": "regression", "classes": ["a"], "threshold": 0.5}')
+    with pytest.raises(TextclfError, match=r"is not a task description \('regression'\); run `dvc repro prepare@d`"):
+        tasks.read_task(path)
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("value", "message"),
     [
-        ({}, "missing block 'datasets.d'"),
-        ({"datasets": {"other": {}}}, "missing block 'datasets.d'"),
-        ({"datasets": {"d": ["binary"]}}, "missing block 'datasets.d'"),
-        (block(task="regression"),
-         "datasets.d.task must be one of 'binary', 'multi_class', 'multi_label', got 'regression'"),
-        (block(task=None), "datasets.d.task must be one of .*, got None"),
-        ({"datasets": {"d": {"task": "multi_class"}}}, "missing key 'datasets.d.classes'"),
-        (block(classes=["a", "b", "a"]), r"datasets.d.classes must not repeat a class, got \['a', 'b', 'a'\]"),
-        (block(classes=[1, "1"]), "datasets.d.classes must not repeat a class"),
-        (block(classes=[]), "datasets.d.classes must be a non-empty list"),
-        (block(classes=["a", ""]), "datasets.d.classes items must be non-empty strings or integers"),
-        (block(classes=["a", True]), "datasets.d.classes items must be non-empty strings or integers"),
-        ({"datasets": {"d": {"task": "multi_label", "classes": ["a", "b"]}}}, "missing key 'datasets.d.threshold'"),
-        (block(threshold=1), "datasets.d.threshold must be a number strictly between 0 and 1, got 1"),
-        (block(task="binary", classes=["neg", "neutral", "pos"]),
-         r"a binary task needs exactly two classes, got 3: \['neg', 'neutral', 'pos'\]"),
+        (["a", "b", "a"], "must not repeat a class"),
+        ([1, "1"], "must not repeat a class"),
+        ([], "must be a non-empty list"),
+        (["a", ""], "items must be non-empty strings or integers"),
+        (["a", True], "items must be non-empty strings or integers"),
+        (["a", " b"], "items must not start or end with spaces (a label is read without them)"),
+        (["neg", "pos"], None),
     ],
 )
-def test_task_of_errors(params, message):
-    with pytest.raises(TextclfError, match=message):
-        tasks.task_of(params, "d")
+def test_class_lists_are_checked(value, message):
+    assert tasks.check_classes(value) == message
 
 
-def test_a_binary_task_with_three_classes_names_the_key():
-    with pytest.raises(TextclfError, match=r"params.yaml: datasets.d.classes: .*two classes"):
-        tasks.task_of(block(task="binary", classes=["neg", "neutral", "pos"]), "d")
+def test_thresholds_are_checked():
+    assert tasks.check_threshold(1) and tasks.check_threshold(0) and tasks.check_threshold(True)
+    assert tasks.check_threshold(0.4) is None
+
+
+def test_a_binary_task_needs_exactly_two_classes():
+    with pytest.raises(TextclfError, match=r"a binary task needs exactly two classes, got 3: \['neg', 'neutral', 'pos'\]"):
+        tasks.Binary(["neg", "neutral", "pos"])
 
 
 # Each task's loss teaches a real model ---------------------------------------

@@ -207,28 +207,31 @@ def test_a_vectorizer_holds_its_vocabulary_in_its_lookup_table_only():
 # Params -----------------------------------------------------------------------
 
 
-def test_checked_features_gives_the_kind_and_the_block():
-    kind, settings = vectorizing.checked_features({"features": {"bags": BAGS}}, "bags")
+def test_checked_features_gives_the_kind_and_the_block_over_its_defaults():
+    kind, settings = vectorizing.checked_features(BAGS, "bags")
     assert kind is NGRAMS and settings == BAGS
-    assert vectorizing.checked_features({"features": {"raw": RAW}}, "raw")[0] is TEXT
+    assert vectorizing.checked_features(RAW, "raw")[0] is TEXT
+    assert vectorizing.checked_features({"kind": "ngrams", "dataset": "d"}, "bags")[1] == {
+        "kind": "ngrams", "dataset": "d", "max_tokens": 1000000, "ngrams": 2, "standardize": "lower_and_strip_punctuation",
+        "fit_unlabelled": False}
 
 
 @pytest.mark.parametrize(
-    ("features", "message"),
+    ("block", "message"),
     [
-        ({}, "missing block 'features.x'"),
-        ({"x": "sequence"}, "missing block 'features.x'"),
-        ({"x": WORDS | {"kind": "chars"}}, "features.x.kind must be one of 'sequence', 'ngrams', 'text', got 'chars'"),
-        ({"x": {"dataset": "imdb"}}, "features.x.kind must be one of .*, got None"),
-        ({"x": {key: value for key, value in WORDS.items() if key != "dataset"}}, "missing key 'features.x.dataset'"),
-        ({"x": {"kind": "text"}}, "missing key 'features.x.dataset'"),
-        ({"x": RAW | {"max_tokens": 10}}, "unknown key 'features.x.max_tokens'"),
-        ({"x": BAGS | {"ngrams": 0}}, "features.x.ngrams must be a positive integer, got 0"),
+        (WORDS | {"kind": "chars"}, "features.x.kind must be one of 'sequence', 'ngrams', 'text', got 'chars'"),
+        ({"dataset": "imdb"}, "features.x.kind must be one of .*, got None"),
+        ({key: value for key, value in WORDS.items() if key != "dataset"}, "missing key 'features.x.dataset'"),
+        ({"kind": "text"}, "missing key 'features.x.dataset'"),
+        (RAW | {"max_tokens": 10}, "unknown key 'features.x.max_tokens'"),
+        (BAGS | {"ngrams": 0}, "features.x.ngrams must be a positive integer, got 0"),
+        (WORDS | {"max_tokens": 2}, "features.x.max_tokens must be at least 3: the first 2 id\\(s\\) are reserved, got 2"),
+        (BAGS | {"max_tokens": 1}, "features.x.max_tokens must be at least 2: the first 1 id\\(s\\) are reserved, got 1"),
     ],
 )
-def test_checked_features_errors_name_the_key(features, message):
+def test_checked_features_errors_name_the_key(block, message):
     with pytest.raises(TextclfError, match=message):
-        vectorizing.checked_features({"features": features}, "x")
+        vectorizing.checked_features(block, "x")
 
 
 # Stored splits ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The ``textclf`` console script: ``predict`` and ``report``.
+"""The ``textclf`` console script: ``init``, ``pipeline``, ``predict`` and ``report`` (also ``python -m textclf``).
 
 Like every stage, it runs inside :func:`textclf.errors.run_stage`, so any
 failure ends as one ``error:`` line and a non-zero exit, never a traceback
@@ -20,8 +20,30 @@ from textclf.terminal import visible
 def _parser() -> argparse.ArgumentParser:
     from textclf import predict
 
-    parser = argparse.ArgumentParser(prog="textclf", description="Use the text classifiers this pipeline trains.")
+    parser = argparse.ArgumentParser(prog="textclf", description="Build the pipeline from params.yaml and use the "
+                                     "text classifiers it trains.")
+    parser.add_argument("--version", action="version", version=f"textclf {textclf.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser(
+        "init", help="add a dataset block to params.yaml for a labelled CSV, TSV, JSONL or parquet file",
+        description="Read a labelled file, print what it holds (rows, task, classes with counts, the smallest class, "
+        "duplicates) and add its dataset block to params.yaml, keeping its comments; then write dvc.yaml. "
+        "Example: textclf init tickets data/tickets.csv --text body --label team && dvc repro leaderboard@tickets",
+    )
+    init.add_argument("name", help="the dataset's name (letters, digits, '_' and '-')")
+    init.add_argument("file", type=Path, help="the labelled file, inside the project")
+    init.add_argument("--text", help="the column holding the texts (guessed from usual names when unambiguous)")
+    init.add_argument("--label", help="the column holding the labels (guessed likewise)")
+    init.add_argument("--label-delimiter", help="for a multi-label column: the separator inside a cell, e.g. '|'")
+    init.add_argument("--encoding", default="utf-8", help="the file's text encoding (default utf-8)")
+    init.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
+    pipeline = commands.add_parser(
+        "pipeline", help="write dvc.yaml from params.yaml (after adding or changing a dataset or a model)",
+        description="Write dvc.yaml from params.yaml: every dataset, feature set and model becomes its stages, "
+        "metrics and charts. Example: textclf pipeline && dvc repro",
+    )
+    pipeline.add_argument("--check", action="store_true", help="only check that dvc.yaml is current (exit 1 if not)")
+    pipeline.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     ask = commands.add_parser(
         "predict", help="classify texts with a trained model",
         description="Classify texts with an exported model: the class (binary, multi-class) or the top labels "
@@ -52,6 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
     report.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     return parser
+
+
+def _init(args: argparse.Namespace) -> None:
+    from textclf import onboarding
+
+    for line in onboarding.init(args.name, args.file, args.text, args.label, args.label_delimiter, args.encoding).splitlines():
+        print(visible(line))
+
+
+def _pipeline(args: argparse.Namespace) -> None:
+    from textclf import layout
+
+    layout.main(["--check"] if args.check else [])
 
 
 def _report(args: argparse.Namespace) -> None:
@@ -102,4 +137,4 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.debug:
         os.environ[DEBUG_ENV] = "1"
-    run_stage(lambda: {"predict": _predict, "report": _report}[args.command](args))
+    run_stage(lambda: {"init": _init, "pipeline": _pipeline, "predict": _predict, "report": _report}[args.command](args))

@@ -12,6 +12,8 @@ Other datasets are split by a seeded shuffle, or by the user's split column.
 
 from __future__ import annotations
 
+import codecs
+import difflib
 import re
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import pandas as pd
 from textclf import datasets
 from textclf import params as p
 from textclf.errors import TextclfError
-from textclf.tasks import TASK_KEYS, Task, task_of
+from textclf.tasks import TASKS, Task, check_classes, check_threshold
 
 SPLITS = ("train", "validation", "test", "unsup")
 LABELLED_SPLITS = ("train", "validation", "test")
@@ -147,13 +149,14 @@ def data_report(tables: dict[str, pd.DataFrame], task: Task, dropped: dict[str, 
             set(tables["train"]["movie"]) & set(tables["validation"]["movie"])
         )
     report["dropped"] = dict(dropped)
-    return report
+    return {"task": task.name, "classes": task.classes} | report
 
 
 # Datasets ---------------------------------------------------------------------
 
-def _imdb_records(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+def _imdb_records(settings: dict) -> tuple[dict[str, pd.DataFrame], dict[str, int], Task]:
     """IMDB reviews labelled by sentiment (neg, pos) or by their star rating."""
+    task = settled_task(settings, [])
     path = Path(settings["path"]) / "records.parquet"
     if not path.is_file():
         raise TextclfError(f"{path} not found (run `dvc repro fetch`)")
@@ -167,20 +170,31 @@ def _imdb_records(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], 
             raise TextclfError(f"{path}: review {row['split']}/{row['id']}: rating {unknown.iloc[0]} is not one of "
                                f"the configured classes ({', '.join(task.classes)})")
         records.loc[labelled, "label"] = ratings.map(task.classes.index).astype("int64")
-    return split_tables(records, settings["validation_fraction"], settings["seed"], task.classes), {}
+    return split_tables(records, settings["validation_fraction"], settings["seed"], task.classes), {}, task
 
 
-def _labelled_rows(rows: datasets.Rows, task: Task, settings: dict) -> dict[str, pd.DataFrame]:
+def _labelled_rows(rows: datasets.Rows, task: Task, settings: dict, path: Path, column: str) -> dict[str, pd.DataFrame]:
     """Class indices and splits for rows a reader returned."""
     frame = rows.frame
+    if task.name != "multi_label":
+        several = frame["labels"].str.len() > 1
+        if several.any():
+            first = frame[several].iloc[0]
+            raise TextclfError(f"{path}: {rows.location} {first['line']}: column '{column}' holds {len(first['labels'])} labels "
+                               f"({', '.join(first['labels'])}); a {task.name} dataset takes one a row "
+                               "(set task: multi_label, or drop label_delimiter)")
     indices = frame["labels"].map(lambda names: [task.classes.index(name) for name in names])
     if task.name != "multi_label":
         indices = indices.map(lambda labels: labels[0])
     table = pd.DataFrame({"id": frame["line"].astype("int64"), "text": frame["text"], "label": indices})
     splits = frame["split"]
     if splits.isna().all():
-        splits = pd.Series(datasets.split_rows(len(frame), settings["validation_fraction"], settings["test_fraction"],
-                                               settings["seed"]), index=frame.index)
+        fractions = settings["validation_fraction"], settings["test_fraction"], settings["seed"]
+        if settings["split"] == "shuffle":
+            splits = datasets.split_rows(len(frame), *fractions)
+        else:
+            splits = datasets.stratified_split_rows(datasets.strata(frame["labels"].tolist()), *fractions)
+        splits = pd.Series(splits, index=frame.index)
     return {split: table[splits.to_numpy() == split].reset_index(drop=True) for split in LABELLED_SPLITS}
 
 
@@ -196,49 +210,114 @@ def fetched_file(path: Path) -> Path:
     return files[0]
 
 
-def _movies_metadata(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+def _movies_metadata(settings: dict) -> tuple[dict[str, pd.DataFrame], dict[str, int], Task]:
     """The movie-genre tutorial's data: overviews tagged with any of the listed genres."""
+    task = settled_task(settings, [])
     rows = datasets.read_movies_metadata(fetched_file(Path(settings["path"])), task.classes)
-    return _labelled_rows(rows, task, settings), rows.dropped
+    return _labelled_rows(rows, task, settings, Path(settings["path"]), "genres"), rows.dropped, task
 
 
-def _table(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+def _table(settings: dict) -> tuple[dict[str, pd.DataFrame], dict[str, int], Task]:
     """A user's own CSV, TSV, JSONL or parquet file."""
     path = Path(settings["path"])
     rows = datasets.read_table(path, settings)
+    found = list(dict.fromkeys(label for labels in rows.frame["labels"] for label in labels))
+    task = settled_task(settings, found)
     datasets.check_labels(rows, task.classes, path, settings["label_column"])
-    return _labelled_rows(rows, task, settings), rows.dropped
+    return _labelled_rows(rows, task, settings, path, settings["label_column"]), rows.dropped, task
 
 
-_SPLIT_BY_SHUFFLE = {"validation_fraction": p.fraction, "test_fraction": p.fraction}
+def _class_order(found: list[str]) -> list[str]:
+    """A stable order for classes read from the data: by value for whole numbers (1, 2, 10), else alphabetical."""
+    if all(re.fullmatch(r"-?[0-9]+", name) for name in found):
+        return sorted(found, key=int)
+    return sorted(found)
+
+
+def settled_task(settings: dict, found: list[str]) -> Task:
+    """The dataset's task: its stated task and classes, or what the labels ``found`` in its data imply.
+
+    A label delimiter means multi-label; otherwise two classes make a binary
+    task and more a multi-class one. Stated classes fix the order the model
+    outputs them in; read ones are sorted (see ``_class_order``).
+    """
+    name = settings["name"]
+    classes = [str(c) for c in settings["classes"]] if settings.get("classes") is not None else _class_order(found)
+    task = settings.get("task") or ("multi_label" if settings.get("label_delimiter") else
+                                    "binary" if len(classes) == 2 else "multi_class")
+    if len(classes) < 2:
+        raise TextclfError(f"datasets.{name}: {len(classes)} class found ({', '.join(map(repr, classes)) or 'none'}): "
+                           "a task needs at least two classes")
+    try:
+        return TASKS[task](classes, settings["threshold"])
+    except TextclfError as error:  # the task's own check of its classes
+        raise TextclfError(f"params.yaml: datasets.{name}: {error}") from None
+
+
+def _encoding(value) -> str | None:
+    if not isinstance(value, str):
+        return "must be the name of a text encoding (utf-8, latin-1, cp1252, ...)"
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "is not an encoding Python knows (utf-8, latin-1, cp1252, ...)"
+    return None
+
+
+def _delimiter(value) -> str | None:
+    return None if value is None or isinstance(value, str) and value else "must be a string of one or more characters"
+
+
+# Each reader: the function that turns the block into tables, the keys it adds to COMMON and their defaults.
+# Keys without a default (besides task and classes, which a table reader reads from the labels) are required.
+COMMON = ({"reader": p.text, "path": p.text, "task": p.optional(p.one_of(*TASKS)), "classes": p.optional(check_classes),
+           "threshold": check_threshold, "seed": p.non_negative_int, "default_models": p.boolean},
+          {"reader": "table", "task": None, "classes": None, "threshold": 0.5, "seed": 42, "default_models": True})
+_SPLIT = ({"validation_fraction": p.fraction, "test_fraction": p.fraction, "split": p.one_of("stratified", "shuffle")},
+          {"validation_fraction": 0.1, "test_fraction": 0.2, "split": "stratified"})
 READERS = {
     "imdb": (_imdb_records, {"label": p.one_of("sentiment", "rating"), "validation_fraction": p.fraction,
-                             "limit_per_label": p.optional(p.positive_int)}),
-    "movies_metadata": (_movies_metadata, _SPLIT_BY_SHUFFLE),
-    "table": (_table, _SPLIT_BY_SHUFFLE | {
+                             "limit_per_label": p.optional(p.positive_int)},
+             {"label": "sentiment", "validation_fraction": 0.2, "limit_per_label": None}),
+    "movies_metadata": (_movies_metadata, _SPLIT[0], _SPLIT[1]),
+    "table": (_table, _SPLIT[0] | {
         "format": p.one_of("auto", "csv", "tsv", "jsonl", "parquet"), "text_column": p.text, "label_column": p.text,
-        "label_delimiter": p.optional(p.text), "split_column": p.optional(p.text)}),
+        "label_delimiter": _delimiter, "split_column": p.optional(p.text), "encoding": _encoding},
+        _SPLIT[1] | {"format": "auto", "label_delimiter": None, "split_column": None, "encoding": "utf-8"}),
 }
+# The built-in readers name their classes: IMDB's are its archive's labels, the movies' the genres kept.
+STATED_CLASSES = {"imdb", "movies_metadata"}
 
 
-def checked_dataset(params: dict, name: str) -> tuple[Task, dict]:
-    """The task and the checked params block of dataset ``name``."""
-    task = task_of(params, name)
-    reader = params["datasets"][name].get("reader")
+def checked_dataset(block: dict, name: str) -> dict:
+    """Dataset ``name``'s block over its reader's defaults, every problem found at once, one line each."""
+    reader = block.get("reader", "table")
     if reader not in READERS:
         raise TextclfError(f"params.yaml: datasets.{name}.reader must be one of {', '.join(map(repr, READERS))}, "
                            f"got {reader!r}")
-    schema = {"task": p.text, "reader": p.text, "path": p.text, "classes": TASK_KEYS["classes"], "seed": p.non_negative_int}
-    if task.uses_threshold:
-        schema["threshold"] = TASK_KEYS["threshold"]
-    return task, p.checked_block(params, f"datasets.{name}", schema | READERS[reader][1])
+    schema, defaults = COMMON[0] | READERS[reader][1], COMMON[1] | READERS[reader][2]
+    errors = []
+    for key in block:
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1)
+            errors.append(f"params.yaml: datasets.{name}: unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+    required = [key for key in schema if key not in defaults] + (["classes"] if reader in STATED_CLASSES else [])
+    errors += [f"params.yaml: datasets.{name}: missing key '{key}'" for key in required if block.get(key) is None]
+    settings = defaults | block
+    for key, check in schema.items():
+        complaint = check(settings[key]) if key in settings else None
+        if complaint:
+            errors.append(f"params.yaml: datasets.{name}.{key} {complaint}, got {settings[key]!r}")
+    if errors:
+        raise TextclfError("\n".join(errors))
+    return settings | {"name": name}
 
 
-def prepare(settings: dict, task: Task) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
-    """The dataset's tables and what its reader dropped on purpose, by reason."""
-    tables, dropped = READERS[settings["reader"]][0](settings, task)
+def prepare(settings: dict) -> tuple[dict[str, pd.DataFrame], dict[str, int], Task]:
+    """The dataset's tables, what its reader dropped on purpose (by reason) and its task."""
+    tables, dropped, task = READERS[settings["reader"]][0](settings)
     check_classes_present(tables, task, settings["path"])
-    return tables, dropped
+    return tables, dropped, task
 
 
 def check_classes_present(tables: dict[str, pd.DataFrame], task: Task, path: str) -> None:
@@ -247,5 +326,8 @@ def check_classes_present(tables: dict[str, pd.DataFrame], task: Task, path: str
         present = set(tables[split]["label"].explode().dropna())
         missing = [name for index, name in enumerate(task.classes) if index not in present]
         if missing:
-            raise TextclfError(f"{path}: the {split} split has no example of class {missing[0]!r} "
-                               f"({len(tables[split])} rows; more data, other fractions or fewer classes)")
+            index = task.classes.index(missing[0])
+            rows = sum(int((table["label"].explode() == index).sum()) for name, table in tables.items() if name in LABELLED_SPLITS)
+            raise TextclfError(f"{path}: the {split} split has no example of class {missing[0]!r}, which has {rows} labelled "
+                               f"row(s) in all ({len(tables[split])} rows in {split}; add rows of it, change the split "
+                               "fractions, or drop the class)")

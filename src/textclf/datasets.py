@@ -82,8 +82,8 @@ def _check_file(path: Path) -> None:
         raise TextclfError(f"{path}: not a file")
 
 
-def _read_text(path: Path) -> str:
-    """The file's text; a byte that is not UTF-8 is an error naming its line.
+def _read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The file's text in ``encoding``; a byte that is not valid there is an error naming its line and offset.
 
     Unlike ``textclf predict``, nothing is replaced: a garbled label or review
     would be trained on silently.
@@ -93,15 +93,17 @@ def _read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as error:
         raise TextclfError(f"cannot read {path}: {error.strerror or error}") from None
-    data = data.removeprefix(codecs.BOM_UTF8)  # spreadsheets write one ahead of UTF-8 CSV
+    if codecs.lookup(encoding).name == "utf-8":
+        data = data.removeprefix(codecs.BOM_UTF8)  # spreadsheets write one ahead of UTF-8 CSV
     try:
-        return data.decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise TextclfError(f"{path}: line {line}: not valid UTF-8 ({error.reason} at byte {error.start})") from None
+        raise TextclfError(f"{path}: line {line}: not valid {encoding} ({error.reason} at byte offset {error.start}); "
+                           "set the dataset's `encoding` to the file's (often latin-1 or cp1252)") from None
 
 
-def _delimited_records(path: Path, kind: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+def _delimited_records(path: Path, kind: str, encoding: str = "utf-8") -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header, and every record with the physical line it starts on, of a ``kind`` ("csv", "tsv") file.
 
     Quoted fields may hold newlines, so a record's line is tracked from the
@@ -111,7 +113,7 @@ def _delimited_records(path: Path, kind: str) -> tuple[list[str], list[tuple[int
     """
     # The default 128 KiB field limit would turn one long text into a crash.
     csv.field_size_limit(sys.maxsize)
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""), delimiter=DELIMITERS[kind], strict=True)
+    reader = csv.reader(io.StringIO(_read_text(path, encoding), newline=""), delimiter=DELIMITERS[kind], strict=True)
     records = []
     start = 1
     try:
@@ -154,8 +156,8 @@ def _picked(header: list[str], records: list[tuple[int, list[str]]], columns: li
     )
 
 
-def _delimited_cells(path: Path, columns: list[str], kind: str) -> _Cells:
-    header, records = _delimited_records(path, kind)
+def _delimited_cells(path: Path, columns: list[str], encoding: str, kind: str) -> _Cells:
+    header, records = _delimited_records(path, kind, encoding)
     return _picked(header, records, columns, path)
 
 
@@ -172,10 +174,10 @@ def _json_object(line: str, number: int, path: Path) -> dict:
     return record
 
 
-def _jsonl_cells(path: Path, columns: list[str]) -> _Cells:
+def _jsonl_cells(path: Path, columns: list[str], encoding: str) -> _Cells:
     """One JSON object a line; lines end at \\n only, as JSON strings may hold U+2028 and friends."""
     cells = _Cells(lines=[], columns={name: [] for name in columns})
-    for number, line in enumerate(_read_text(path).split("\n"), 1):
+    for number, line in enumerate(_read_text(path, encoding).split("\n"), 1):
         if not line.strip():  # a blank line (often the last) is no record
             continue
         record = _json_object(line.removesuffix("\r"), number, path)
@@ -190,7 +192,7 @@ def _jsonl_cells(path: Path, columns: list[str]) -> _Cells:
     return cells
 
 
-def _parquet_cells(path: Path, columns: list[str]) -> _Cells:
+def _parquet_cells(path: Path, columns: list[str], encoding: str) -> _Cells:  # parquet text is UTF-8 by definition
     try:
         names = pq.read_schema(path).names
         missing = [name for name in columns if name not in names]
@@ -207,7 +209,7 @@ def _parquet_cells(path: Path, columns: list[str]) -> _Cells:
     )
 
 
-# One reader per table format: (file, columns) -> their cells, and how errors name a record.
+# One reader per table format: (file, columns, encoding) -> their cells, and how errors name a record.
 TABLE_READERS = {
     "csv": (partial(_delimited_cells, kind="csv"), "line"),
     "tsv": (partial(_delimited_cells, kind="tsv"), "line"),
@@ -351,6 +353,23 @@ def _split(value: object, where: str, column: str) -> str:
     return name
 
 
+def table_columns(path: Path, encoding: str = "utf-8", chosen_format: str = "auto") -> list[str]:
+    """The column names of a user's table: a CSV or TSV header, the keys of a JSONL file's first record, a parquet schema."""
+    _check_file(path)
+    kind = _table_format(path, chosen_format)
+    if kind in DELIMITERS:
+        return _delimited_records(path, kind, encoding)[0]
+    if kind == "jsonl":
+        first = next((line for line in _read_text(path, encoding).split("\n") if line.strip()), None)
+        if first is None:
+            raise TextclfError(f"{path}: no records (it holds no JSON object)")
+        return list(_json_object(first.removesuffix("\r"), 1, path))
+    try:
+        return pq.read_schema(path).names
+    except (pa.ArrowException, OSError) as error:
+        raise TextclfError(f"{path}: not a readable parquet file ({error})") from None
+
+
 def read_table(path: Path, settings: dict) -> Rows:
     """A user's labelled CSV, TSV, JSONL or parquet file; every record must have a text and at least one label."""
     _check_file(path)
@@ -360,7 +379,7 @@ def read_table(path: Path, settings: dict) -> Rows:
     # dict.fromkeys: one column may serve twice (text and split, say) but is read once.
     columns = list(dict.fromkeys(name for name in (text_column, label_column, split_column) if name is not None))
     reader, location = TABLE_READERS[kind]
-    cells = reader(path, columns)
+    cells = reader(path, columns, settings["encoding"])
     texts, labels, splits = [], [], []
     for index, line in enumerate(cells.lines):
         where = f"{path}: {location} {line}"
@@ -405,3 +424,37 @@ def split_rows(count: int, validation: float, test: float, seed: int) -> np.ndar
     splits[order[: sizes["test"]]] = "test"
     splits[order[sizes["test"] : sizes["test"] + sizes["validation"]]] = "validation"
     return splits
+
+
+def stratified_split_rows(strata: list[str], validation: float, test: float, seed: int) -> np.ndarray:
+    """The split of each row, drawn within each stratum (a class, or a multi-label row's rarest label).
+
+    Each stratum gives round(n * test) rows to test and round(n * validation) to
+    validation, at least one each, so every class lands in every split and in
+    the proportion it has overall. A stratum of fewer than three rows cannot:
+    that is an error naming it and what would fix it.
+    """
+    keys = pd.Series(strata)
+    counts = keys.value_counts()
+    small = counts[counts < 3]
+    if len(small):
+        name, count = small.index[0], int(small.iloc[0])
+        raise TextclfError(
+            f"class {name!r} has {count} row(s): train, validation and test each need at least one "
+            "(add rows of it, merge it into another class, or drop it)"
+        )
+    rng = np.random.default_rng(seed)
+    splits = np.full(len(keys), "train", dtype=object)
+    for _, rows in sorted(keys.groupby(keys).indices.items(), key=lambda item: str(item[0])):
+        order = rows[rng.permutation(len(rows))]
+        n_test = min(max(round(len(rows) * test), 1), len(rows) - 2)
+        n_validation = min(max(round(len(rows) * validation), 1), len(rows) - n_test - 1)
+        splits[order[:n_test]] = "test"
+        splits[order[n_test : n_test + n_validation]] = "validation"
+    return splits
+
+
+def strata(labels: list[list[str]]) -> list[str]:
+    """What a stratified split keeps in proportion: a single-label row's class, a multi-label row's rarest label."""
+    frequency = pd.Series([label for row in labels for label in row]).value_counts()
+    return [min(row, key=lambda label: (frequency[label], label)) for row in labels]

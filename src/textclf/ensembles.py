@@ -20,39 +20,10 @@ from typing import Sequence
 import numpy as np
 
 from textclf import artifacts
-from textclf import params as p
 from textclf.errors import TextclfError
-from textclf.catalog import ENSEMBLE_BLOCK as BLOCK
 from textclf.serving import SIGNATURE, SPLIT_BATCH, in_length_order
 from textclf.tasks import Task
 from textclf.tf_runtime import keras, tf
-
-SCHEMA: dict[str, p.Check] = {
-    "architecture": p.one_of("ensemble"),
-    "dataset": p.text,
-    "members": p.list_of(p.text),
-    "seed": p.non_negative_int,
-    "epochs": p.positive_int,
-    "learning_rate": p.positive_float,
-    "l2": p.non_negative_float,
-}
-
-
-def checked_params(params: dict, name: str, known_models: dict[str, str]) -> dict:
-    """The checked block of ensemble ``name``; ``known_models`` maps every model name to its dataset."""
-    hparams = p.checked_block(params, f"{BLOCK}.{name}", SCHEMA)
-    members = hparams["members"]
-    if len(members) < 2 or len(set(members)) != len(members):
-        raise TextclfError(f"params.yaml: {BLOCK}.{name}.members must name two or more different models, got {members}")
-    for member in members:
-        if member not in known_models:
-            raise TextclfError(f"params.yaml: {BLOCK}.{name}.members: unknown model '{member}' "
-                               f"(known: {', '.join(known_models)})")
-        if known_models[member] != hparams["dataset"]:
-            raise TextclfError(f"params.yaml: {BLOCK}.{name}.members: '{member}' is a model of dataset "
-                               f"{known_models[member]!r}, not of {hparams['dataset']!r}")
-    return hparams
-
 
 class Ensemble(tf.Module):
     """Member exports under a combiner: raw strings in, class probabilities out."""

@@ -1,4 +1,4 @@
-"""The one exception type for user errors, and the wrapper that turns any failure into one line.
+"""The one exception type for user errors, and the wrapper that turns any failure into one line a problem.
 
 Every stage script and the ``textclf`` command run inside :func:`run_stage`: a
 user error names its file, line or key; anything unforeseen says what it was
@@ -24,7 +24,9 @@ DEBUG_ENV = "TEXTCLF_DEBUG"
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"error: {visible(' '.join(message.splitlines()))}", file=sys.stderr)
+    """One ``error:`` line per problem: a message of several lines lists several (every bad key of params.yaml)."""
+    for line in message.splitlines() or [""]:
+        print(f"error: {visible(line)}", file=sys.stderr)
     sys.exit(code)
 
 

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import yaml
 
+from textclf import layout
 from textclf.errors import TextclfError, run_stage
-from textclf.catalog import ENSEMBLE_BLOCK, MODEL_BLOCKS
 
 TRANSFER_STAGE = "transfer"
 SHARED_JOB = "shared"
@@ -53,10 +53,10 @@ WAVES = 4
 def unit_of(stage: str, params: dict) -> str | None:
     """The job that owns ``stage`` (its model, ensemble or transfer setup), or None for a shared or final stage."""
     name, _, key = stage.partition("@")
-    models = {model for block in MODEL_BLOCKS for model in params.get(block) or {}}
+    models = layout.resolve(params).models
     if key in models:
         return key
-    if not key and name in (params.get(ENSEMBLE_BLOCK) or {}):
+    if not key and name in models:
         return name
     if name == TRANSFER_STAGE and key:
         return f"{TRANSFER_STAGE}-{key}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from textclf import layout
 from textclf.errors import TextclfError
 from textclf.tasks import Task
 
@@ -47,15 +48,15 @@ def read_numbers(path: Path, keys: list[str]) -> dict:
     return checked_numbers(read_json(path), keys, path)
 
 
-def build(model_names: list[str], metrics_root: Path, timings_root: Path, task: Task) -> list[dict]:
-    """One row per model, best first by the task's main metric (ties keep params.yaml order)."""
+def build(model_names: list[str], dataset: str, task: Task) -> list[dict]:
+    """One row per model of ``dataset``, best first by the task's main metric (ties keep params.yaml order)."""
     shown = columns(task)
     rows = []
     for name in model_names:
         sources = {
-            "evaluate": metrics_root / name / "evaluate.json",
-            "train": metrics_root / name / "train" / "metrics.json",
-            "timing": timings_root / f"{name}.json",
+            "evaluate": layout.evaluation(dataset, name),
+            "train": layout.train_log(dataset, name) / "metrics.json",
+            "timing": layout.timing(dataset, name),
         }
         row = {"model": name}
         for source, path in sources.items():

@@ -1,4 +1,4 @@
-"""Model zoo: each architecture is a builder, the feature kind it reads and its params.
+"""Model zoo: the builder of each architecture (its feature kind, schema and defaults are in textclf.architectures).
 
 Every model ends in ``units`` logits, as many as its task asks for (one for a
 binary task); the sigmoid or softmax is applied by the loss and at prediction
@@ -9,27 +9,15 @@ one architecture are just more blocks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
-from textclf import params as p
-from textclf.catalog import MODEL_BLOCKS, ranked_model_names
+from textclf import architectures
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
 
-# Keys every model block has, whatever its architecture.
-TRAINING_SCHEMA: dict[str, p.Check] = {
-    "architecture": p.text,
-    "dataset": p.text,
-    "features": p.text,
-    "seed": p.non_negative_int,
-    "batch_size": p.positive_int,
-    "epochs": p.positive_int,
-    "learning_rate": p.positive_float,
-    "patience": p.non_negative_int,
-}
 # Logits stay float32 under a mixed-precision policy (textclf.distribute): the loss's sigmoid or softmax
 # loses too much in 16 bits. The n-gram models are float32 throughout (their input is a sparse float32 bag).
 LOGITS_DTYPE = "float32"
@@ -38,8 +26,7 @@ LOGITS_DTYPE = "float32"
 @dataclass(frozen=True)
 class ModelSpec:
     build: Callable[[dict, int, int], keras.Model]  # (hparams, input width, output units)
-    features: str  # the feature kind it reads: "sequence" or "ngrams"
-    schema: dict[str, p.Check] = field(default_factory=dict)
+    features: str  # the feature kind it reads (textclf.architectures): "sequence", "ngrams" or "text"
     # Fits what the model derives from training data before gradient descent, given chunks of
     # (arrays, [n, units] booleans of which head each example is positive for).
     prime: Callable[[keras.Model, Iterable[tuple[dict, np.ndarray]]], None] | None = None
@@ -248,71 +235,21 @@ def initialize_from_module(model: keras.Model, hparams: dict, vocabulary: list[s
     embedding.embeddings.assign(weights)
 
 
-_BILSTM_SCHEMA = {
-    "embedding_dim": p.positive_int,
-    "lstm_units": p.list_of(p.positive_int),
-    "hidden_units": p.positive_int,
-    "dropout": p.probability,
-    "bucket_by_length": p.boolean,
-}
+def _spec(architecture: str, **parts) -> ModelSpec:
+    return ModelSpec(features=architectures.ARCHITECTURES[architecture].features, **parts)
 
+
+# The builders of textclf.architectures' trained architectures (an ensemble is built by textclf.ensembles).
 MODELS: dict[str, ModelSpec] = {
-    "bow_mean": ModelSpec(
-        build=build_bow_mean,
-        features="sequence",
-        schema={"embedding_dim": p.positive_int, "hidden_units": p.positive_int, "mask_padding": p.boolean},
-    ),
-    "bilstm": ModelSpec(build=build_bilstm, features="sequence", schema=_BILSTM_SCHEMA),
-    "ngram": ModelSpec(
-        build=build_ngram,
-        features="ngrams",
-        schema={"weighting": p.one_of("naive_bayes", "none"), "l2": p.non_negative_float},
-        prime=prime_naive_bayes,
-    ),
-    "cnn": ModelSpec(
-        build=build_cnn,
-        features="sequence",
-        schema={"handle": p.optional(p.text), "embedding_dim": p.positive_int, "filters": p.positive_int,
-                "kernel_size": p.positive_int, "dropout": p.probability, "bucket_by_length": p.boolean},
-        initialize=initialize_from_module,
-    ),
-    "hub_dnn": ModelSpec(
-        build=build_hub_dnn,
-        features="text",
-        schema={"handle": p.text, "trainable": p.boolean, "hidden_units": p.list_of(p.positive_int)},
-        frozen_split=split_frozen_module,
-    ),
+    "bow_mean": _spec("bow_mean", build=build_bow_mean),
+    "bilstm": _spec("bilstm", build=build_bilstm),
+    "ngram": _spec("ngram", build=build_ngram, prime=prime_naive_bayes),
+    "cnn": _spec("cnn", build=build_cnn, initialize=initialize_from_module),
+    "hub_dnn": _spec("hub_dnn", build=build_hub_dnn, frozen_split=split_frozen_module),
 }
-# What a block adds to a model's hyper-parameters: a self-trained model names the exported
-# model or ensemble of its dataset that labels the unlabelled texts.
-BLOCK_SCHEMAS: dict[str, dict[str, p.Check]] = {"self_trained": {"teacher": p.text}}
 
 
 def model_spec(architecture: str) -> ModelSpec:
     if architecture not in MODELS:
         raise TextclfError(f"unknown model '{architecture}' (known: {', '.join(sorted(MODELS))})")
     return MODELS[architecture]
-
-
-def checked_model_params(params: dict, name: str) -> tuple[ModelSpec, dict]:
-    """The spec and the checked params block of the model called ``name`` (in one of MODEL_BLOCKS)."""
-    for group in MODEL_BLOCKS:
-        block = params.get(group, {}).get(name) if isinstance(params.get(group), dict) else None
-        if isinstance(block, dict):
-            spec = model_spec(block.get("architecture", name))
-            hparams = p.checked_block(params, f"{group}.{name}", TRAINING_SCHEMA | spec.schema | BLOCK_SCHEMAS.get(group, {}))
-            features = (params.get("features") or {}).get(hparams["features"])
-            if isinstance(features, dict) and features.get("dataset") != hparams["dataset"]:
-                raise TextclfError(f"params.yaml: {group}.{name}.features '{hparams['features']}' are fitted on dataset "
-                                   f"{features.get('dataset')!r}, not on the model's dataset {hparams['dataset']!r}")
-            if group == "self_trained" and "handle" in spec.schema:
-                raise TextclfError(f"params.yaml: self_trained.{name}: a {hparams['architecture']} student would need its "
-                                   "module as a dep of train_self; self-train a model of `models:` (bow_mean, bilstm, ngram)")
-            if "teacher" in hparams:
-                teachers = [teacher for teacher in ranked_model_names(params, hparams["dataset"]) if teacher != name]
-                if hparams["teacher"] not in teachers:
-                    raise TextclfError(f"params.yaml: {group}.{name}.teacher: '{hparams['teacher']}' is not another model or "
-                                       f"ensemble of dataset {hparams['dataset']!r} (known: {', '.join(teachers)})")
-            return spec, hparams
-    raise TextclfError(f"params.yaml: missing block 'models.{name}'")
-

@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterable
 
 import numpy as np
 
-from textclf import jsonl
+from textclf import jsonl, layout
 from textclf.errors import TextclfError
 from textclf.params import read_params
 from textclf.terminal import json_safe, visible
@@ -198,24 +198,12 @@ def read_inputs(texts: Iterable[str], file: str | None, column: str | None, stdi
     return inputs
 
 
-# The params.yaml blocks that hold models, and the dvc.yaml stage that exports each kind
-# (each ensemble is a stage of its own, named after it).
-EXPORT_STAGES = {"models": "export@{}", "hub_models": "export_hub@{}", "self_trained": "export_self@{}", "ensembles": "{}"}
-
-
-def export_stages(project: Path) -> dict[str, str]:
-    """Every model name in the project's params.yaml, in order, with the stage that exports it."""
+def project_layout(project: Path):
+    """The project's pipeline layout (textclf.layout), read from its params.yaml."""
     params_path = project / "params.yaml"
     if not params_path.is_file():
         raise TextclfError(f"{params_path} not found: run textclf from the project directory or pass --project")
-    params = read_params(params_path)
-    stages = {}
-    for block, stage in EXPORT_STAGES.items():
-        models = params.get(block) or {}
-        if not isinstance(models, dict):
-            raise TextclfError(f"{params_path}: '{block}' must be a mapping of model names to their settings")
-        stages |= {str(name): stage.format(name) for name in models}
-    return stages
+    return layout.resolve(read_params(params_path))
 
 
 def default_dataset(project: Path) -> str:
@@ -235,7 +223,7 @@ def known_dataset(project: Path, dataset: str) -> str:
 
 def best_model(project: Path, dataset: str) -> str:
     """The model ranked first on ``dataset`` by the leaderboard stage, which owns the ranking (and its ties)."""
-    path = project / "metrics" / "leaderboards" / f"{dataset}.json"
+    path = project / layout.leaderboard_files(dataset)["json"]
     if not path.is_file():
         raise TextclfError(f"{path} not found: run `dvc repro leaderboard@{dataset}` to rank the models of {dataset}")
     rebuild = f"run `dvc repro leaderboard@{dataset}` (or resolve the git merge conflict in it)"
@@ -258,12 +246,16 @@ def model_path(name: str, project: Path, dataset: str | None = None) -> tuple[st
         return (path.parent.name if path.name == "serving" else path.name), Path(name)
     if name == "best":
         name = best_model(project, known_dataset(project, dataset) if dataset else default_dataset(project))
-    stages = export_stages(project)
-    if name not in stages:
-        raise TextclfError(f"unknown model '{name}' (known: {', '.join(stages)}, or best)")
-    path = project / "models" / name / "serving"
+    models = project_layout(project).models
+    if name not in models:
+        raise TextclfError(f"unknown model '{name}' (known: {', '.join(models)}, or best)")
+    if dataset is not None and models[name].dataset != known_dataset(project, dataset):
+        raise TextclfError(f"model '{name}' is a model of dataset '{models[name].dataset}', not of '{dataset}' "
+                           "(--dataset picks whose best model --model best means)")
+
+    path = project / layout.export_dir(name)
     if not (path / "saved_model.pb").is_file():
-        raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {stages[name]}` (or `dvc pull` it)")
+        raise TextclfError(f"model '{name}' is not built yet: run `dvc repro {models[name].stage('export')}` (or `dvc pull` it)")
     return name, path
 
 

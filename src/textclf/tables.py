@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from textclf.errors import TextclfError
+from textclf.layout import prepared_split
 
-PREPARED = Path("data/prepared")
 UNLABELLED_SPLIT = "unsup"
 
 
@@ -29,7 +29,7 @@ def table_chunks(path: Path, rows: int, columns: Sequence[str] = ("text", "label
 
 def unlabelled_table(dataset: str) -> Path:
     """The table of a dataset's unlabelled texts, which self-training and ``fit_unlabelled`` read."""
-    path = PREPARED / dataset / f"{UNLABELLED_SPLIT}.parquet"
+    path = prepared_split(dataset, UNLABELLED_SPLIT)
     if not path.is_file():
         raise TextclfError(f"{path} not found: dataset '{dataset}' has no unlabelled texts (IMDB's unsup reviews are "
                            "one such split); self-training and fit_unlabelled need them")

@@ -14,6 +14,8 @@ stored in prepared tables as class indices (a list of them for multi-label).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -56,6 +58,10 @@ class Task:
     def __init__(self, classes: Sequence[str], threshold: float = 0.5):
         self.classes = [str(name) for name in classes]
         self.threshold = threshold
+
+    def describe(self) -> dict:
+        """What ``read_task`` reads back."""
+        return {"task": self.name, "classes": self.classes, "threshold": self.threshold}
 
     @property
     def units(self) -> int:
@@ -347,42 +353,30 @@ class MultiLabel(Task):
 TASKS: dict[str, type[Task]] = {task.name: task for task in (Binary, MultiClass, MultiLabel)}
 
 
-def _class_names(value) -> str | None:
+def check_classes(value) -> str | None:
     if not isinstance(value, list) or not value:
         return "must be a non-empty list"
     if any(isinstance(item, bool) or not isinstance(item, (str, int)) or str(item).strip() == "" for item in value):
         return "items must be non-empty strings or integers"
+    if any(isinstance(item, str) and item != item.strip() for item in value):
+        return "items must not start or end with spaces (a label is read without them)"
     if len({str(item) for item in value}) != len(value):
         return "must not repeat a class"
     return None
 
 
-def _threshold(value) -> str | None:
+def check_threshold(value) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
         return "must be a number strictly between 0 and 1"
     return None
 
 
-# The keys of a dataset's params block that decide its task; prepare checks the rest.
-TASK_KEYS = {"task": None, "classes": _class_names, "threshold": _threshold}
-
-
-def task_of(params: dict, dataset: str) -> Task:
-    """The task of ``dataset``, from its params block in params.yaml."""
-    block = params.get("datasets", {}).get(dataset) if isinstance(params.get("datasets"), dict) else None
-    if not isinstance(block, dict):
-        raise TextclfError(f"params.yaml: missing block 'datasets.{dataset}'")
-    if block.get("task") not in TASKS:
-        raise TextclfError(f"params.yaml: datasets.{dataset}.task must be one of {', '.join(map(repr, TASKS))}, "
-                           f"got {block.get('task')!r}")
-    task = TASKS[block["task"]]
-    for key in ("classes", *(("threshold",) if task.uses_threshold else ())):
-        if key not in block:
-            raise TextclfError(f"params.yaml: missing key 'datasets.{dataset}.{key}'")
-        complaint = TASK_KEYS[key](block[key])
-        if complaint:
-            raise TextclfError(f"params.yaml: datasets.{dataset}.{key} {complaint}, got {block[key]!r}")
+def read_task(path: Path) -> Task:
+    """The task prepare settled for a dataset (``textclf.layout.task_file``): its kind, classes and threshold."""
+    if not path.is_file():
+        raise TextclfError(f"{path} not found (run `dvc repro prepare@{path.parent.name}`)")
     try:
-        return task(block["classes"], block.get("threshold", 0.5))
-    except TextclfError as error:  # the task's own check of its classes: say where they are set
-        raise TextclfError(f"params.yaml: datasets.{dataset}.classes: {error}") from None
+        described = json.loads(path.read_text(encoding="utf-8"))
+        return TASKS[described["task"]](described["classes"], described["threshold"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise TextclfError(f"{path} is not a task description ({error}); run `dvc repro prepare@{path.parent.name}`") from None

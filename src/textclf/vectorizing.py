@@ -55,6 +55,7 @@ class FeatureKind:
     name: str
     description: str
     schema: dict[str, p.Check]
+    defaults: dict = {}  # what a feature set's block need not state
     reserved: int = 0  # ids before the vocabulary's first token
     array_key: str  # the array that tells an in-memory split's kind
     fits_vocabulary = True
@@ -163,6 +164,8 @@ class SequenceKind(FeatureKind):
     predict_batch = 256
     schema = {"kind": p.one_of("sequence"), "dataset": p.text, "max_tokens": p.positive_int,
               "sequence_length": p.positive_int, "standardize": p.one_of(*STANDARDIZE), "fit_unlabelled": p.boolean}
+    defaults = {"max_tokens": 20000, "sequence_length": 512, "standardize": "lower_and_strip_punctuation",
+                "fit_unlabelled": False}
 
     def vectorizer_options(self, settings: dict) -> dict:
         return {"output_mode": "int", "output_sequence_length": settings["sequence_length"]}
@@ -223,6 +226,7 @@ class NgramKind(FeatureKind):
     name, description, array_key, reserved = "ngrams", "n-gram bags", "indptr", 1  # OOV only
     schema = {"kind": p.one_of("ngrams"), "dataset": p.text, "max_tokens": p.positive_int, "ngrams": p.positive_int,
               "standardize": p.one_of(*STANDARDIZE), "fit_unlabelled": p.boolean}
+    defaults = {"max_tokens": 1000000, "ngrams": 2, "standardize": "lower_and_strip_punctuation", "fit_unlabelled": False}
 
     def vectorizer_options(self, settings: dict) -> dict:
         return {"output_mode": "multi_hot", "ngrams": settings["ngrams"], "sparse": True}
@@ -344,16 +348,17 @@ def largest_by_bytes(tokens: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate([above, tied[np.argsort(tokens[tied])[::-1][: k - len(above)]]])
 
 
-def checked_features(params: dict, name: str) -> tuple[FeatureKind, dict]:
-    """The kind and the checked params block of feature set ``name``."""
-    block = params.get("features", {}).get(name) if isinstance(params.get("features"), dict) else None
-    if not isinstance(block, dict):
-        raise TextclfError(f"params.yaml: missing block 'features.{name}'")
+def checked_features(block: dict, name: str) -> tuple[FeatureKind, dict]:
+    """The kind of feature set ``name`` and its block (``textclf.layout.Layout.features``) over the kind's defaults, checked."""
     if block.get("kind") not in KINDS:
         kinds = ", ".join(map(repr, KINDS))
         raise TextclfError(f"params.yaml: features.{name}.kind must be one of {kinds}, got {block.get('kind')!r}")
     kind = KINDS[block["kind"]]
-    return kind, p.checked_block(params, f"features.{name}", kind.schema)
+    settings = p.checked_block({"features": {name: kind.defaults | block}}, f"features.{name}", kind.schema)
+    if kind.fits_vocabulary and settings["max_tokens"] <= kind.reserved:
+        raise TextclfError(f"params.yaml: features.{name}.max_tokens must be at least {kind.reserved + 1}: the first "
+                           f"{kind.reserved} id(s) are reserved, got {settings['max_tokens']}")
+    return kind, settings
 
 
 def kind_of(arrays: dict[str, np.ndarray]) -> FeatureKind:

@@ -24,8 +24,11 @@ def _parser() -> argparse.ArgumentParser:
                                      "text classifiers it trains.")
     parser.add_argument("--version", action="version", version=f"textclf {textclf.__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    # Every command takes --debug.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     init = commands.add_parser(
-        "init", help="add a dataset block to params.yaml for a labelled CSV, TSV, JSONL or parquet file",
+        "init", parents=[common], help="add a dataset block to params.yaml for a labelled CSV, TSV, JSONL or parquet file",
         description="Read a labelled file, print what it holds (rows, task, classes with counts, the smallest class, "
         "duplicates) and add its dataset block to params.yaml, keeping its comments; then write dvc.yaml. "
         "Example: textclf init tickets data/tickets.csv --text body --label team && dvc repro leaderboard@tickets",
@@ -36,16 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--label", help="the column holding the labels (guessed likewise)")
     init.add_argument("--label-delimiter", help="for a multi-label column: the separator inside a cell, e.g. '|'")
     init.add_argument("--encoding", default="utf-8", help="the file's text encoding (default utf-8)")
-    init.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     pipeline = commands.add_parser(
-        "pipeline", help="write dvc.yaml from params.yaml (after adding or changing a dataset or a model)",
+        "pipeline", parents=[common], help="write dvc.yaml from params.yaml (after adding or changing a dataset or a model)",
         description="Write dvc.yaml from params.yaml: every dataset, feature set and model becomes its stages, "
         "metrics and charts. Example: textclf pipeline && dvc repro",
     )
     pipeline.add_argument("--check", action="store_true", help="only check that dvc.yaml is current (exit 1 if not)")
-    pipeline.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     ask = commands.add_parser(
-        "predict", help="classify texts with a trained model",
+        "predict", parents=[common], help="classify texts with a trained model",
         description="Classify texts with an exported model: the class (binary, multi-class) or the top labels "
         "(multi-label). Texts come from the command line, --file, or stdin (one per line).",
     )
@@ -63,16 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--max-chars", type=int, default=predict.MAX_CHARS,
                      help=f"longer reviews are cut to this many characters (default {predict.MAX_CHARS:,})")
     ask.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
-    ask.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     report = commands.add_parser(
-        "report", help="write a markdown report of what the workspace changed against a git ref",
+        "report", parents=[common], help="write a markdown report of what the workspace changed against a git ref",
         description="Metrics and params diffs and the changed plots (rendered to PNG), for a pull request.",
     )
     report.add_argument("--ref", default="HEAD", help="the git ref to compare with (default: HEAD)")
     report.add_argument("--out", type=Path, default=Path("report.md"),
                         help="the markdown file to write; images go to a folder of the same name (default: report.md)")
     report.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
-    report.add_argument("--debug", action="store_true", help=f"show the traceback of an unexpected error (or set {DEBUG_ENV}=1)")
     return parser
 
 

@@ -26,10 +26,12 @@ test: install
 	python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # Where the time and memory of a full `dvc repro` go, beside the scikit-learn peers, on the real data
-# (every stage rerun: most of an hour on 2 cores). Writes benchmarks/results/bench.{json,md} and README's table.
+# (every stage rerun: most of an hour on 2 cores). Writes benchmarks/results/bench.{json,md}, README's table
+# and README's leaderboards (copies of metrics/leaderboards/*.md).
 bench: install
 	python -m pip install --quiet -e ".[bench]"
 	python benchmarks/bench.py
+	python benchmarks/readme_leaderboards.py
 
 # The pipeline on a slice of the real archive, in a throwaway clone (what CI runs after the tests).
 smoke: install

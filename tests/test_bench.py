@@ -162,3 +162,15 @@ def test_the_streaming_table_sets_the_scales_side_by_side_with_the_peak_memory_r
     results = {"machine": {"cpu": "a CPU", "cores": 2, "memory_gib": 24.0}, "epochs": 2,
                "scales": {"10": scale(500000, 40.4, 1200), "1": scale(50000, 9.0, 1000)}}
     assert "| `train@a` | 9 s, 1,000 MB | 40 s, 1,200 MB | 1.20x |" in streaming.markdown(results)
+
+
+def test_the_readme_leaderboards_are_the_committed_ones():
+    """README's tables are copies of metrics/leaderboards/*.md made by a script, so a rerun cannot leave them stale."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    readme_boards = load_benchmark("readme_leaderboards")
+    for dataset in yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())["datasets"]:
+        start, end = readme_boards.markers(dataset)
+        table = readme[readme.index(start) + len(start):readme.index(end)].strip()
+        assert table == (PROJECT_ROOT / f"metrics/leaderboards/{dataset}.md").read_text(encoding="utf-8").strip(), (
+            f"README's {dataset} leaderboard differs from metrics/leaderboards/{dataset}.md: "
+            "run python benchmarks/readme_leaderboards.py")

@@ -329,3 +329,13 @@ def test_a_rare_class_lands_in_every_split(tmp_path):
     tables, _, task = data.prepare(data.checked_dataset(table_block(path), "d"))
     rare = task.classes.index("rare")
     assert [int((tables[split]["label"] == rare).sum()) for split in data.LABELLED_SPLITS] == [2, 1, 1]
+
+
+def test_a_class_missing_from_a_given_split_says_to_mark_rows_of_it(tmp_path):
+    path = tmp_path / "d.csv"
+    rows = [f"text {i},{label},{'test' if i < 4 and label == 'no' else 'validation' if i % 5 == 0 else 'train'}"
+            for i, label in enumerate(["yes", "no"] * 10)]
+    path.write_text("text,label,part\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(TextclfError, match="the test split has no example of class 'yes', which has 10 labelled row\\(s\\) in all "
+                                           "\\(2 rows in test; mark rows of it as test in column 'part', or drop the class\\)"):
+        data.prepare(data.checked_dataset(table_block(path, split_column="part"), "d"))

@@ -285,6 +285,12 @@ TABLE_ERRORS = {
         {},
         "line 2: no column 'label' (columns: text)",
     ),
+    "jsonl key twice": (
+        "data.jsonl",
+        '{"text": "a", "label": "pos"}\n{"text": "b", "label": "pos", "label": "neg"}\n',
+        {},
+        "line 2: key 'label' appears twice in one object (JSON keeps only the last; remove one)",
+    ),
     "empty text": ("data.csv", "text,label\na,pos\n,neg\n", {}, "line 3: column 'text' is empty"),
     "blank text": ("data.jsonl", '{"text": " \\t", "label": "pos"}\n', {}, "line 1: column 'text' is empty"),
     "text not a string": (
@@ -469,3 +475,11 @@ def test_a_class_too_small_for_three_splits_is_named_with_its_count():
 
 def test_a_multi_label_row_is_stratified_by_its_rarest_label():
     assert strata([["a", "b"], ["a"], ["a", "c"], ["b"]]) == ["b", "a", "c", "b"]
+
+
+def test_a_parquet_column_named_twice_is_named(tmp_path):
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array(["a"]), pa.array(["b"]), pa.array(["pos"])], names=["text", "text", "label"]),
+                   path)
+    with pytest.raises(TextclfError, match=f"^{path}: 2 columns are named 'text'; rename all but one$"):
+        read_table(path, settings())

@@ -316,11 +316,11 @@ def checked_dataset(block: dict, name: str) -> dict:
 def prepare(settings: dict) -> tuple[dict[str, pd.DataFrame], dict[str, int], Task]:
     """The dataset's tables, what its reader dropped on purpose (by reason) and its task."""
     tables, dropped, task = READERS[settings["reader"]][0](settings)
-    check_classes_present(tables, task, settings["path"])
+    check_classes_present(tables, task, settings["path"], settings.get("split_column"))
     return tables, dropped, task
 
 
-def check_classes_present(tables: dict[str, pd.DataFrame], task: Task, path: str) -> None:
+def check_classes_present(tables: dict[str, pd.DataFrame], task: Task, path: str, split_column: str | None = None) -> None:
     """Every labelled split needs an example of every class: a model cannot learn, or be scored on, a class it never sees."""
     for split in LABELLED_SPLITS:
         present = set(tables[split]["label"].explode().dropna())
@@ -328,6 +328,7 @@ def check_classes_present(tables: dict[str, pd.DataFrame], task: Task, path: str
         if missing:
             index = task.classes.index(missing[0])
             rows = sum(int((table["label"].explode() == index).sum()) for name, table in tables.items() if name in LABELLED_SPLITS)
+            fix = (f"mark rows of it as {split} in column '{split_column}'" if split_column else
+                   "add rows of it, change the split fractions")
             raise TextclfError(f"{path}: the {split} split has no example of class {missing[0]!r}, which has {rows} labelled "
-                               f"row(s) in all ({len(tables[split])} rows in {split}; add rows of it, change the split "
-                               "fractions, or drop the class)")
+                               f"row(s) in all ({len(tables[split])} rows in {split}; {fix}, or drop the class)")

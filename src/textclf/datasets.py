@@ -195,12 +195,14 @@ def _jsonl_cells(path: Path, columns: list[str], encoding: str) -> _Cells:
 def _parquet_cells(path: Path, columns: list[str], encoding: str) -> _Cells:  # parquet text is UTF-8 by definition
     try:
         names = pq.read_schema(path).names
-        missing = [name for name in columns if name not in names]
-        table = None if missing else pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as error:
         raise TextclfError(f"{path}: not a readable parquet file ({error})") from None
-    if missing:
-        raise TextclfError(f"{path}: no column '{missing[0]}' (columns: {', '.join(names)})")
+    for name in columns:
+        _column_index(names, name, path)  # missing, or named twice: one error naming it
+    try:
+        table = pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as error:
+        raise TextclfError(f"{path}: not a readable parquet file ({error})") from None
     if table.num_rows == 0:
         raise TextclfError(f"{path}: no records (the table has no rows)")
     # to_pylist gives Python values: ints, floats, lists, and None for a null.

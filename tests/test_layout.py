@@ -11,8 +11,9 @@ MINE = {"path": "data/mine.csv", "text_column": "text", "label_column": "label"}
 
 
 def errors_of(params: dict) -> list[str]:
+    """Every error params.yaml holds, as `textclf pipeline` prints them."""
     with pytest.raises(TextclfError) as raised:
-        layout.resolve(params)
+        layout.resolve(params).check()
     return str(raised.value).splitlines()
 
 
@@ -85,6 +86,8 @@ def test_every_problem_is_named_at_once_one_line_each():
         "params.yaml: models.c.architecture: 'transformer' is not one of bow_mean, bilstm, ngram, cnn, hub_dnn, ensemble",
         "params.yaml: models.e: missing key 'handle' (a hub_dnn model has no default for it)",
         "params.yaml: models.f.epochs must be a positive integer, got 0",
+        "params.yaml: models.d: 'a' is not valid: params.yaml: models.a: unknown key 'lerning_rate' for a ngram model "
+        "(did you mean 'learning_rate'?)",
         "params.yaml: models.d.members must name two or more different models, got ['a']",
     ]
 
@@ -129,3 +132,31 @@ def test_only_the_sources_a_dataset_reads_are_fetched():
     stages = layout.render(layout.resolve(params))["stages"]
     assert "fetch" not in stages and "pretrain" not in stages and "transfer" not in stages
     assert set(stages) == {"pipeline", "prepare", "vectorize", "train", "evaluate", "export", "leaderboard"}
+
+
+def test_a_bad_block_stops_its_own_stages_and_what_reads_it_not_another_datasets():
+    params = {"datasets": {"mine": MINE, "other": MINE}, "models": {
+        "good": {"dataset": "other", "architecture": "ngram"},
+        "bad": {"dataset": "mine", "architecture": "ngram", "epochs": 0},
+        "blend": {"dataset": "mine", "architecture": "ensemble", "members": ["bad", "mine_ngram"]},
+    }}
+    pipeline = layout.resolve(params)
+    assert "good" in pipeline.models and pipeline.model("good").dataset == "other"
+    assert "bad" not in pipeline.models and "blend" not in pipeline.models and "mine_ngram" in pipeline.models
+    with pytest.raises(TextclfError, match="^params.yaml: models.bad.epochs must be a positive integer, got 0$"):
+        pipeline.model("bad")
+    with pytest.raises(TextclfError, match="^params.yaml: models.blend: 'bad' is not valid: params.yaml: models.bad.epochs"):
+        pipeline.model("blend")
+    assert "train@bad" not in str(layout.render(pipeline)) and "train" in layout.render(pipeline)["stages"]
+    assert len(errors_of(params)) == 2  # the pipeline stage and `textclf pipeline` say both
+
+
+def test_a_problem_with_the_files_shape_stops_everything_at_once():
+    with pytest.raises(TextclfError) as raised:
+        layout.resolve({"datasets": {"a b": MINE}, "models": [1], "ensembles": {}})
+    assert str(raised.value).splitlines() == [
+        "params.yaml: datasets: name 'a b' is not allowed (names become paths and stage names: letters, digits, '_' and "
+        "'-', starting with a letter or digit)",
+        "params.yaml: 'models' must be a mapping of names to blocks, got list",
+        "params.yaml: 'ensembles' is now part of 'models' (move its blocks there)",
+    ]

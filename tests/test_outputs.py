@@ -107,3 +107,15 @@ def test_each_problem_is_one_error_line_with_control_characters_as_escapes():
                "def main():\n    raise TextclfError('bad file name a\\x1b]0;x\\x07b\\nsecond line')\nrun_stage(main)")
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.stderr.splitlines() == ["error: bad file name a\\x1b]0;x\\x07b", "error: second line"]
+
+
+def test_a_full_disk_is_one_error_line_not_a_bug_report(tmp_path):
+    program = ("import errno\nfrom textclf.errors import run_stage\nfrom textclf.outputs import staged_outputs\n"
+               "def main():\n    with staged_outputs('out.json') as (tmp,):\n"
+               "        tmp.write_text('half')\n"
+               "        raise OSError(errno.ENOSPC, 'No space left on device', str(tmp))\nrun_stage(main)")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: no space left on the device writing ") and line.endswith("no output was written")
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # the temporary is gone, and nothing was moved in

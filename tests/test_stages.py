@@ -351,8 +351,11 @@ def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, 
 
 def test_a_missing_key_without_a_default_is_named(fresh_project):
     remove_params(fresh_project, "models.hub_dnn.handle")
-    assert_one_line_error(run_stage_here(fresh_project, "train", "cnn"),
+    assert_one_line_error(run_stage_here(fresh_project, "train", "hub_dnn"),
                           "models.hub_dnn: missing key 'handle' (a hub_dnn model has no default for it)")
+    # What reads the bad block stops on it too; another model's stage goes on (here, to its missing input).
+    assert_one_line_error(run_stage_here(fresh_project, "ensemble", "ensemble"), "models.ensemble: 'hub_dnn' is not valid")
+    assert_one_line_error(run_stage_here(fresh_project, "train", "cnn"), "data/prepared/imdb/task.json not found")
     edit_params(fresh_project, "models.hub_dnn", handle="models/hub/pretrained")
     remove_params(fresh_project, "datasets.movie_genres.classes")
     assert_one_line_error(run_stage_here(fresh_project, "prepare", "movie_genres"), "datasets.movie_genres: missing key 'classes'")

@@ -7,6 +7,7 @@ and how to see the traceback (``TEXTCLF_DEBUG=1``).
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -41,8 +42,18 @@ def run_stage(main: Callable[[], None]) -> None:
         _fail(str(error), 1)
     except KeyboardInterrupt:
         _fail("interrupted; no output was written", 128 + (outputs.received_signal() or signal.SIGINT))
+    except OSError as error:
+        if error.errno != errno.ENOSPC or os.environ.get(DEBUG_ENV):
+            _unexpected(error)
+        where = f" writing {error.filename}" if error.filename else ""
+        _fail(f"no space left on the device{where}: free some and run it again; no output was written", 1)
     except Exception as error:
-        if os.environ.get(DEBUG_ENV):
-            raise
-        _fail(f"unexpected {type(error).__name__}: {str(error) or 'no message'} "
-              f"(set {DEBUG_ENV}=1 to see the traceback, and please report it)", 1)
+        _unexpected(error)
+
+
+def _unexpected(error: Exception) -> None:
+    """A bug: one line saying what it was and how to see the traceback (raised as it is under TEXTCLF_DEBUG)."""
+    if os.environ.get(DEBUG_ENV):
+        raise error
+    _fail(f"unexpected {type(error).__name__}: {str(error) or 'no message'} "
+          f"(set {DEBUG_ENV}=1 to see the traceback, and please report it)", 1)

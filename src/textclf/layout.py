@@ -165,17 +165,27 @@ class Layout:
     features: dict[str, dict]  # each with its kind and dataset; default sets added
     models: dict[str, Model]  # zoo, hub and self-trained models, then ensembles, in params.yaml order
     features_params: dict[str, str]  # feature set -> the params key DVC tracks for it
+    invalid: dict[str, list[str]]  # "models.<m>" or "features.<f>" -> what is wrong with the block, one line each
+
+    def check(self) -> None:
+        """Stop on every problem of every block: what `textclf pipeline` and the `pipeline` stage say."""
+        if self.invalid:
+            raise TextclfError("\n".join(dict.fromkeys(line for lines in self.invalid.values() for line in lines)))
 
     def models_of(self, dataset: str) -> list[str]:
         """What the dataset's leaderboard ranks: its models, then its ensembles."""
         return [name for name, model in self.models.items() if model.dataset == dataset]
 
     def model(self, name: str) -> Model:
+        if f"models.{name}" in self.invalid:
+            raise TextclfError("\n".join(self.invalid[f"models.{name}"]))
         if name not in self.models:
             raise TextclfError(f"params.yaml: unknown model '{name}' (known: {', '.join(self.models) or 'none'})")
         return self.models[name]
 
     def feature_set(self, name: str) -> dict:
+        if f"features.{name}" in self.invalid:
+            raise TextclfError("\n".join(self.invalid[f"features.{name}"]))
         if name not in self.features:
             raise TextclfError(f"params.yaml: unknown feature set '{name}' (known: {', '.join(self.features) or 'none'})")
         return self.features[name]
@@ -230,6 +240,7 @@ def _nearest(word: str, choices) -> str:
 
 
 def _checked_model(name: str, block: dict, datasets: dict, errors: list[str]) -> bool:
+    """Whether model ``name``'s own block is sound; each problem found goes to ``errors``."""
     where = f"params.yaml: models.{name}"
     missing = [key for key in ("dataset", "architecture") if key not in block]
     if missing:
@@ -267,7 +278,12 @@ def _checked_model(name: str, block: dict, datasets: dict, errors: list[str]) ->
 
 
 def resolve(params: dict) -> Layout:
-    """The layout of ``params`` (read_params' result), or one error line per problem found, all at once."""
+    """The layout of ``params`` (read_params' result).
+
+    A problem with the file's shape or a name stops everything: one error line each, all at once. A problem with
+    one feature set or model leaves it out of the layout, with what depends on it, and is kept in ``invalid``: its
+    own stages (and the `pipeline` stage, and `textclf pipeline`) stop on it; another block's stages run.
+    """
     errors: list[str] = []
     sources = _mapping(params, "sources", errors)
     datasets = _mapping(params, "datasets", errors)
@@ -276,14 +292,26 @@ def resolve(params: dict) -> Layout:
     for group in ("hub_models", "self_trained", "ensembles"):
         if group in params:
             errors.append(f"params.yaml: '{group}' is now part of 'models' (move its blocks there)")
+    if errors:
+        raise TextclfError("\n".join(dict.fromkeys(errors)))
+    invalid: dict[str, list[str]] = {}
+
+    def refuse(key: str, message: str) -> None:
+        invalid.setdefault(key, []).append(message)
+
     features_params = {name: f"features.{name}" for name in features}
-    for name, block in features.items():
+    for name, block in list(features.items()):
         if block.get("dataset") not in datasets:
-            errors.append(f"params.yaml: features.{name}.dataset: {block.get('dataset')!r} is not a dataset of params.yaml")
+            refuse(f"features.{name}", f"params.yaml: features.{name}.dataset: {block.get('dataset')!r} is not a dataset of "
+                                       "params.yaml")
+            del features[name]
 
     models: dict[str, Model] = {}
-    stated = {name: block for name, block in blocks.items() if _checked_model(name, block, datasets, errors)}
-    for name, block in stated.items():
+    for name, block in blocks.items():
+        own: list[str] = []
+        if not _checked_model(name, block, datasets, own):
+            invalid[f"models.{name}"] = own
+            continue
         kind = architectures.ARCHITECTURES[block["architecture"]].features
         if kind is None:
             models[name] = Model(name, block, None, f"models.{name}")
@@ -294,21 +322,20 @@ def resolve(params: dict) -> Layout:
             if chosen not in features:
                 features[chosen] = {"kind": kind, "dataset": block["dataset"]}
                 features_params[chosen] = f"datasets.{block['dataset']}"
-        if chosen not in features:
-            errors.append(f"params.yaml: models.{name}.features: unknown feature set {chosen!r}"
-                          f"{_nearest(str(chosen), features)} (known: {', '.join(features) or 'none'})")
-            continue
-        if features[chosen].get("kind") != kind:
-            errors.append(f"params.yaml: models.{name}.features: {chosen!r} holds {features[chosen].get('kind')!r} features; "
-                          f"a {block['architecture']} model reads {kind!r}")
-            continue
-        if features[chosen].get("dataset") not in datasets:
-            continue  # said of the feature set already
-        if features[chosen].get("dataset") != block["dataset"]:
-            errors.append(f"params.yaml: models.{name}.features {chosen!r} are fitted on dataset "
-                          f"{features[chosen].get('dataset')!r}, not on the model's dataset {block['dataset']!r}")
-            continue
-        models[name] = Model(name, block, chosen, f"models.{name}")
+        if f"features.{chosen}" in invalid:
+            refuse(f"models.{name}", f"params.yaml: models.{name}.features: feature set {chosen!r} is not valid: "
+                                     + "; ".join(invalid[f"features.{chosen}"]))
+        elif chosen not in features:
+            refuse(f"models.{name}", f"params.yaml: models.{name}.features: unknown feature set {chosen!r}"
+                                     f"{_nearest(str(chosen), features)} (known: {', '.join(features) or 'none'})")
+        elif features[chosen].get("kind") != kind:
+            refuse(f"models.{name}", f"params.yaml: models.{name}.features: {chosen!r} holds {features[chosen].get('kind')!r} "
+                                     f"features; a {block['architecture']} model reads {kind!r}")
+        elif features[chosen].get("dataset") != block["dataset"]:
+            refuse(f"models.{name}", f"params.yaml: models.{name}.features {chosen!r} are fitted on dataset "
+                                     f"{features[chosen].get('dataset')!r}, not on the model's dataset {block['dataset']!r}")
+        else:
+            models[name] = Model(name, block, chosen, f"models.{name}")
 
     # Every dataset gets the default models, on its default feature sets, as baselines beside its own models
     # (unless its block says `default_models: false`); a block of the same name and dataset takes a default's place.
@@ -322,41 +349,45 @@ def resolve(params: dict) -> Layout:
             if name in blocks and blocks[name].get("dataset") == dataset:
                 continue
             if name in blocks or chosen in features and features[chosen].get("dataset") != dataset:
-                errors.append(f"params.yaml: the default model '{name}' of dataset '{dataset}' clashes with a block of "
-                              f"that name for another dataset: rename the block, or set datasets.{dataset}.default_models: false")
+                refuse(f"models.{name}", f"params.yaml: the default model '{name}' of dataset '{dataset}' clashes with a "
+                                         "block of that name for another dataset: rename the block, or set "
+                                         f"datasets.{dataset}.default_models: false")
+                models.pop(name, None)
                 continue
             features.setdefault(chosen, {"kind": kind, "dataset": dataset})
             features_params.setdefault(chosen, f"datasets.{dataset}")
             models[name] = Model(name, {"dataset": dataset, "architecture": architecture}, chosen, f"datasets.{dataset}")
 
-    # Teachers and members name other models of the same dataset; ensembles come last, as the leaderboard lists them.
+    # Teachers and members name other models of the same dataset (checked in params.yaml order, so a chain of
+    # ensembles sees its members' verdicts); ensembles come last, as the leaderboard lists them.
+    stage_groups = {"pipeline", "fetch", "prepare", "vectorize", "pretrain", "leaderboard", "transfer", "transfer-analysis",
+                    *(group for steps in FAMILY_STAGES.values() for group in steps)}
     for name, model in list(models.items()):
-        where = f"params.yaml: models.{name}"
+        key, where = f"models.{name}", f"params.yaml: models.{name}"
         references = ([model.block["teacher"]] if "teacher" in model.block
                       else list(model.block.get("members") or []) if model.family == "ensemble" else [])
         for other in references:
-            if other == name or other not in models and other not in blocks:
-                errors.append(f"{where}: '{other}' is not another model of params.yaml{_nearest(str(other), models)}")
-            elif other in models and models[other].dataset != model.dataset:
-                errors.append(f"{where}: '{other}' is a model of dataset {models[other].dataset!r}, not of {model.dataset!r}")
+            if f"models.{other}" in invalid:
+                refuse(key, f"{where}: '{other}' is not valid: " + "; ".join(invalid[f"models.{other}"]))
+            elif other == name or other not in models:
+                refuse(key, f"{where}: '{other}' is not another model of params.yaml{_nearest(str(other), models)}")
+            elif models[other].dataset != model.dataset:
+                refuse(key, f"{where}: '{other}' is a model of dataset {models[other].dataset!r}, not of {model.dataset!r}")
         if model.family == "ensemble" and isinstance(model.block.get("members"), list):
             members = model.block["members"]
             if len(members) < 2 or len(set(members)) != len(members):
-                errors.append(f"{where}.members must name two or more different models, got {members}")
+                refuse(key, f"{where}.members must name two or more different models, got {members}")
         if model.family == "self_trained" and architectures.ARCHITECTURES[model.architecture].reads_module:
-            errors.append(f"{where}: a {model.architecture} student would need its module as a dep of train_self; "
-                          "self-train a bow_mean, bilstm or ngram model")
-    stage_groups = {"pipeline", "fetch", "prepare", "vectorize", "pretrain", "leaderboard", "transfer", "transfer-analysis",
-                    *(group for steps in FAMILY_STAGES.values() for group in steps)}
-    for name, model in models.items():
+            refuse(key, f"{where}: a {model.architecture} student would need its module as a dep of train_self; "
+                        "self-train a bow_mean, bilstm or ngram model")
         if model.family == "ensemble" and name in stage_groups:
-            errors.append(f"params.yaml: models.{name}: an ensemble's stage is named after it, and '{name}' is a stage "
-                          "of the pipeline already: rename it")
-    if errors:
-        raise TextclfError("\n".join(dict.fromkeys(errors)))
+            refuse(key, f"{where}: an ensemble's stage is named after it, and '{name}' is a stage of the pipeline "
+                        "already: rename it")
+        if key in invalid:
+            del models[name]
     ordered = {name: model for name, model in models.items() if model.family != "ensemble"}
     ordered |= {name: model for name, model in models.items() if model.family == "ensemble"}
-    return Layout(params, sources, datasets, features, ordered, features_params)
+    return Layout(params, sources, datasets, features, ordered, features_params, invalid)
 
 
 def load(path: Path = PARAMS) -> Layout:
@@ -637,6 +668,7 @@ def check_current(layout: Layout | None = None) -> None:
 
 
 def write() -> Path:
+    """dvc.yaml from params.yaml: every valid block's stages (an invalid block's are left out; its errors say why)."""
     text = rendered()
     if not DVC_YAML.is_file() or DVC_YAML.read_text(encoding="utf-8") != text:
         DVC_YAML.write_text(text, encoding="utf-8")
@@ -656,13 +688,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="textclf pipeline", description="Write dvc.yaml from params.yaml (textclf.layout).")
     parser.add_argument("--check", action="store_true", help="only check that dvc.yaml is current; exit 1 if it is not")
     args = parser.parse_args(argv)
+    layout = load()
     if args.check:
-        check_current()
+        check_current(layout)
+        layout.check()
         print("dvc.yaml is current with params.yaml")
         return
-    layout = load()
     write()
-    print(f"wrote dvc.yaml: {len(layout.datasets)} dataset(s), {len(layout.features)} feature set(s), {len(layout.models)} model(s)")
+    print(f"wrote dvc.yaml: {len(layout.datasets)} dataset(s), {len(layout.features)} feature set(s), {len(layout.models)} model(s)"
+          + (f", without {', '.join(layout.invalid)}, whose blocks are not valid:" if layout.invalid else ""))
+    layout.check()
 
 
 if __name__ == "__main__":

@@ -246,7 +246,10 @@ def model_path(name: str, project: Path, dataset: str | None = None) -> tuple[st
         return (path.parent.name if path.name == "serving" else path.name), Path(name)
     if name == "best":
         name = best_model(project, known_dataset(project, dataset) if dataset else default_dataset(project))
-    models = project_layout(project).models
+    pipeline = project_layout(project)
+    models = pipeline.models
+    if f"models.{name}" in pipeline.invalid:
+        pipeline.model(name)  # its block's errors
     if name not in models:
         raise TextclfError(f"unknown model '{name}' (known: {', '.join(models)}, or best)")
     if dataset is not None and models[name].dataset != known_dataset(project, dataset):

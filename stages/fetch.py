@@ -9,13 +9,9 @@ import shutil
 import urllib.parse
 from pathlib import Path
 
-from textclf import fetch, layout
-from textclf import params as p
+from textclf import fetch, layout, schema
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs
-
-SCHEMA = {"format": p.one_of("imdb_archive", "file"), "url": p.text, "fingerprint": p.optional(p.text)}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -24,7 +20,7 @@ def main() -> None:
     params = layout.stage_layout().params
     if name not in (params.get("sources") or {}):
         raise TextclfError(f"params.yaml: missing block 'sources.{name}'")
-    settings = p.checked_block(params, f"sources.{name}", SCHEMA)
+    settings = schema.block_of(params, f"sources.{name}", schema.Source)
     source = fetch.resolve_source(name, settings["url"])
     print(f"fetch@{name}: reading {fetch.describe_source(source)}")
     with staged_outputs(layout.raw(name)) as (out_tmp,):

@@ -6,30 +6,13 @@ texts are read: validation and test texts never shape the embeddings.
 
 import pandas as pd
 
-from textclf import hub_modules, layout
-from textclf import params as p
+from textclf import hub_modules, layout, schema
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import seed_everything
 
-SCHEMA = {
-    "dataset": p.text,
-    "vocab_size": p.positive_int,
-    "min_count": p.positive_int,
-    "dim": p.positive_int,
-    "window": p.positive_int,
-    "subsample": p.positive_float,
-    "negatives": p.positive_int,
-    "epochs": p.positive_int,
-    "learning_rate": p.positive_float,
-    "oov_buckets": p.positive_int,
-    "seed": p.non_negative_int,
-    "neighbours": p.list_of(p.text),
-}
-
-
 def main() -> None:
-    settings = p.checked_block(layout.stage_layout().params, "pretrain", SCHEMA)
+    settings = schema.block_of(layout.stage_layout().params, "pretrain", schema.Pretrain)
     texts = []
     for split in ("unsup", "train"):
         path = layout.prepared_split(settings["dataset"], split)

@@ -9,45 +9,32 @@ and each size starts from the seed in a cleared session, as it would alone.
 
 import argparse
 
-from textclf import architectures, layout, models, tasks, training, transfer, vectorizing
-from textclf import params as p
+from textclf import architectures, layout, models, schema, tasks, training, transfer, vectorizing
 from textclf.errors import TextclfError, run_stage
 from textclf.outputs import staged_outputs, write_json
 from textclf.tf_runtime import keras, seed_everything
 
-SCHEMA = {
-    "seed": p.non_negative_int,
-    "sizes": p.list_of(p.positive_int),
-    "text_features": p.text,
-    "hidden_units": p.list_of(p.positive_int),
-    "batch_size": p.positive_int,
-    "epochs": p.positive_int,
-    "learning_rate": p.positive_float,
-    "patience": p.non_negative_int,
-    "setups": p.mapping,
-}
 
-
-def setup_model(params: dict, settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
+def setup_model(settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
     """A setup is {module, trainable} (a hub_dnn on that module) or {architecture, features, ...} (a zoo model),
     either with its own `patience` where the shared one does not suit its validation curve."""
-    chosen = settings["setups"].get(setup)
-    if not isinstance(chosen, dict):
+    if setup not in settings["setups"]:
         raise TextclfError(f"params.yaml: missing block 'transfer.setups.{setup}'")
-    name = f"transfer.setups.{setup}"
-    own_patience = {"patience": p.non_negative_int} if "patience" in chosen else {}
+    chosen = settings["setups"][setup]
     common = {key: settings[key] for key in ("seed", "batch_size", "epochs", "learning_rate", "patience")}
+    own_patience = {"patience": chosen["patience"]} if chosen["patience"] is not None else {}
     if "module" in chosen:
-        chosen = p.checked_block(params, name, {"module": p.text, "trainable": p.boolean} | own_patience)
         hparams = {"architecture": "hub_dnn", "features": settings["text_features"], "handle": chosen["module"],
                    "trainable": chosen["trainable"], "hidden_units": settings["hidden_units"]}
-        return models.model_spec("hub_dnn"), hparams | common | {key: chosen[key] for key in own_patience}
-    architecture = chosen.get("architecture", setup)
-    if architecture not in models.MODELS:
-        raise TextclfError(f"params.yaml: {name}.architecture: {architecture!r} is not one of {', '.join(models.MODELS)}")
-    own = {key: check for key, check in architectures.ARCHITECTURES[architecture].schema.items() if key in chosen}
-    block = p.checked_block(params, name, {"architecture": p.text, "features": p.text} | own | own_patience)
-    return models.model_spec(architecture), common | architectures.ARCHITECTURES[architecture].defaults | block
+        return models.model_spec("hub_dnn"), hparams | common | own_patience
+    architecture = architectures.ARCHITECTURES.get(chosen["architecture"])
+    if architecture is None or architecture.features is None or architecture.reads_module:
+        raise TextclfError(f"params.yaml: transfer.setups.{setup}.architecture must be one of 'bow_mean', 'bilstm', "
+                           f"'ngram', got {chosen['architecture']!r} (a module's setup names its `module`)")
+    stated = {key: value for key, value in chosen.items() if key != "patience"}
+    # The block as a model block of its architecture, checked by its schema; its dataset is the features'.
+    schema.validated(architecture.block, {"dataset": "transfer"} | stated, f"transfer.setups.{setup}")
+    return models.model_spec(stated["architecture"]), common | architecture.own_defaults | stated | own_patience
 
 
 def main() -> None:
@@ -55,8 +42,8 @@ def main() -> None:
     parser.add_argument("setup", help="a setup under `transfer.setups:` in params.yaml")
     setup = parser.parse_args().setup
     pipeline = layout.stage_layout()
-    settings = p.checked_block(pipeline.params, "transfer", SCHEMA)
-    spec, hparams = setup_model(pipeline.params, settings, setup)
+    settings = schema.block_of(pipeline.params, "transfer", schema.Transfer)
+    spec, hparams = setup_model(settings, setup)
     # The task of the dataset the text features were fitted on (IMDB sentiment by default).
     task = tasks.read_task(layout.task_file(pipeline.feature_set(settings["text_features"])["dataset"]))
 

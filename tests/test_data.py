@@ -227,7 +227,7 @@ def test_every_dataset_of_the_project_params_checks_out():
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"reader": "sql"}, "datasets.d.reader must be one of 'imdb', 'movies_metadata', 'table', got 'sql'"),
+        ({"reader": "sql"}, "datasets.d.reader must be one of 'table', 'imdb', 'movies_metadata', got 'sql'"),
         ({"reader": None}, "datasets.d.reader must be one of .*, got None"),
         ({"label": "stars"}, "datasets.d.label must be one of 'sentiment', 'rating', got 'stars'"),
         ({"validation_fraction": 1.5}, "datasets.d.validation_fraction must be a number strictly between 0 and 1, got 1.5"),
@@ -257,12 +257,12 @@ def test_checked_dataset_reports_every_problem_at_once_one_line_each():
     with pytest.raises(TextclfError) as raised:
         data.checked_dataset({"text_colum": "body", "seed": -1, "encoding": "klingon"}, "mine")
     assert str(raised.value).splitlines() == [
-        "params.yaml: datasets.mine: unknown key 'text_colum' (did you mean 'text_column'?)",
         "params.yaml: datasets.mine: missing key 'path'",
+        "params.yaml: datasets.mine.seed must be an integer >= 0, got -1",
         "params.yaml: datasets.mine: missing key 'text_column'",
         "params.yaml: datasets.mine: missing key 'label_column'",
-        "params.yaml: datasets.mine.seed must be an integer >= 0, got -1",
         "params.yaml: datasets.mine.encoding is not an encoding Python knows (utf-8, latin-1, cp1252, ...), got 'klingon'",
+        "params.yaml: datasets.mine: unknown key 'text_colum' (did you mean 'text_column'?)",
     ]
 
 

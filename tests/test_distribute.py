@@ -114,8 +114,9 @@ def test_multi_worker_without_a_cluster_spec_is_one_error(vectorized, tmp_path, 
 def test_settings_are_checked_and_a_single_process_is_its_own_chief():
     with pytest.raises(TextclfError, match="training.distribution must be one of"):
         distribute.checked_settings({"training": {"distribution": "horovod", "precision": "float32"}})
-    with pytest.raises(TextclfError, match="missing key 'training.precision'"):
-        distribute.checked_settings({"training": {"distribution": "default"}})
+    with pytest.raises(TextclfError, match="training.precision must be one of 'float32', 'mixed_float16', 'mixed_bfloat16', got 16"):
+        distribute.checked_settings({"training": {"precision": 16}})
+    assert distribute.checked_settings({}) == {"distribution": "default", "precision": "float32"}  # the defaults
     distribute.check_supported("ngram", "ngrams", {"distribution": "default"})  # sparse bags are fine on one device
     distribute.check_supported("bow_mean", "sequence", {"distribution": "multi_worker"})
     assert distribute.is_chief(distribute.start({"distribution": "default", "precision": "float32"}))

@@ -81,12 +81,13 @@ def test_every_problem_is_named_at_once_one_line_each():
         "e": {"dataset": "mine", "architecture": "hub_dnn"},
         "f": {"dataset": "mine", "architecture": "ngram", "epochs": 0},
     }}) == [
-        "params.yaml: models.a: unknown key 'lerning_rate' for a ngram model (did you mean 'learning_rate'?)",
+        "params.yaml: models.a: unknown key 'lerning_rate' (did you mean 'learning_rate'?)",
         "params.yaml: models.b.dataset: 'other' is not a dataset of params.yaml (known: mine)",
-        "params.yaml: models.c.architecture: 'transformer' is not one of bow_mean, bilstm, ngram, cnn, hub_dnn, ensemble",
-        "params.yaml: models.e: missing key 'handle' (a hub_dnn model has no default for it)",
+        "params.yaml: models.c.architecture must be one of 'bow_mean', 'bilstm', 'ngram', 'cnn', 'hub_dnn', 'ensemble', "
+        "got 'transformer'",
+        "params.yaml: models.e: missing key 'handle'",
         "params.yaml: models.f.epochs must be a positive integer, got 0",
-        "params.yaml: models.d: 'a' is not valid: params.yaml: models.a: unknown key 'lerning_rate' for a ngram model "
+        "params.yaml: models.d: 'a' is not valid: params.yaml: models.a: unknown key 'lerning_rate' "
         "(did you mean 'learning_rate'?)",
         "params.yaml: models.d.members must name two or more different models, got ['a']",
     ]

@@ -3,36 +3,6 @@ import pytest
 from textclf import params as p
 from textclf.errors import TextclfError
 
-SCHEMA = {"epochs": p.positive_int, "rate": p.positive_float, "flag": p.boolean, "limit": p.optional(p.positive_int)}
-GOOD = {"train": {"epochs": 3, "rate": 0.1, "flag": True, "limit": None}}
-
-
-def test_a_valid_block_is_returned():
-    assert p.checked_block(GOOD, "train", SCHEMA) == GOOD["train"]
-
-
-@pytest.mark.parametrize(
-    ("block", "message"),
-    [
-        ({"rate": 0.1, "flag": True, "limit": None}, "missing key 'train.epochs'"),
-        ({**GOOD["train"], "epochs": -2}, "train.epochs must be a positive integer, got -2"),
-        ({**GOOD["train"], "epochs": True}, "train.epochs must be a positive integer"),
-        ({**GOOD["train"], "rate": "fast"}, "train.rate must be a number > 0"),
-        ({**GOOD["train"], "limit": 0}, "train.limit must be a positive integer"),
-        ({**GOOD["train"], "epohcs": 3}, "unknown key 'train.epohcs'"),
-    ],
-)
-def test_bad_blocks_are_named(block, message):
-    with pytest.raises(TextclfError, match=message):
-        p.checked_block({"train": block}, "train", SCHEMA)
-
-
-def test_nested_blocks_and_missing_blocks():
-    assert p.checked_block({"models": {"m": {"epochs": 1}}}, "models.m", {"epochs": p.positive_int}) == {"epochs": 1}
-    with pytest.raises(TextclfError, match="missing block 'models.other'"):
-        p.checked_block({"models": {"m": {}}}, "models.other", {})
-
-
 def test_read_params_errors(tmp_path):
     with pytest.raises(TextclfError, match="file not found"):
         p.read_params(tmp_path / "params.yaml")

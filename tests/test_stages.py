@@ -309,11 +309,11 @@ def test_fetch_of_a_missing_file_or_source_is_named(fresh_project):
     [
         ("models.bow_mean", {"epochs": -1}, ("train", "bow_mean"), "models.bow_mean.epochs must be a positive integer, got -1"),
         ("models.bow_mean", {"architecture": "gpt"}, ("train", "bow_mean"),
-         "models.bow_mean.architecture: 'gpt' is not one of bow_mean, bilstm, ngram, cnn, hub_dnn, ensemble"),
+         "models.bow_mean.architecture must be one of 'bow_mean', 'bilstm', 'ngram', 'cnn', 'hub_dnn', 'ensemble', got 'gpt'"),
         ("models.bow_mean", {"features": "ngrams_1to3"}, ("train", "bow_mean"),
          "models.bow_mean.features: 'ngrams_1to3' holds 'ngrams' features; a bow_mean model reads 'sequence'"),
         ("models.bow_mean", {"hiden_units": 8}, ("evaluate", "bow_mean"),
-         "models.bow_mean: unknown key 'hiden_units' for a bow_mean model (did you mean 'hidden_units'?)"),
+         "models.bow_mean: unknown key 'hiden_units' (did you mean 'hidden_units'?)"),
         ("models.bow_mean", {"features": "ratings_words_20k"}, ("train", "bow_mean"),
          "models.bow_mean.features 'ratings_words_20k' are fitted on dataset 'imdb_ratings', not on the model's "
          "dataset 'imdb'"),
@@ -327,7 +327,7 @@ def test_fetch_of_a_missing_file_or_source_is_named(fresh_project):
         ("datasets.movie_genres", {"classes": ["Comedy", "Comedy"]}, ("prepare", "movie_genres"),
          "datasets.movie_genres.classes must not repeat a class"),
         ("datasets.movie_genres", {"reader": "excel"}, ("prepare", "movie_genres"),
-         "datasets.movie_genres.reader must be one of 'imdb', 'movies_metadata', 'table', got 'excel'"),
+         "datasets.movie_genres.reader must be one of 'table', 'imdb', 'movies_metadata', got 'excel'"),
         ("datasets.imdb", {"classes": ["negative", "neutral", "positive"]}, ("prepare", "imdb"),
          "datasets.imdb: a binary task needs exactly two classes, got 3"),
         ("features.genres_ngrams_1to2", {"dataset": "books"}, ("vectorize", "genres_ngrams_1to2"),
@@ -352,7 +352,7 @@ def test_bad_params_fail_before_any_output(fresh_project, block, values, stage, 
 def test_a_missing_key_without_a_default_is_named(fresh_project):
     remove_params(fresh_project, "models.hub_dnn.handle")
     assert_one_line_error(run_stage_here(fresh_project, "train", "hub_dnn"),
-                          "models.hub_dnn: missing key 'handle' (a hub_dnn model has no default for it)")
+                          "models.hub_dnn: missing key 'handle'")
     # What reads the bad block stops on it too; another model's stage goes on (here, to its missing input).
     assert_one_line_error(run_stage_here(fresh_project, "ensemble", "ensemble"), "models.ensemble: 'hub_dnn' is not valid")
     assert_one_line_error(run_stage_here(fresh_project, "train", "cnn"), "data/prepared/imdb/task.json not found")

@@ -299,27 +299,6 @@ def test_a_missing_or_broken_task_file_says_what_to_run(tmp_path):
         tasks.read_task(path)
 
 
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (["a", "b", "a"], "must not repeat a class"),
-        ([1, "1"], "must not repeat a class"),
-        ([], "must be a non-empty list"),
-        (["a", ""], "items must be non-empty strings or integers"),
-        (["a", True], "items must be non-empty strings or integers"),
-        (["a", " b"], "items must not start or end with spaces (a label is read without them)"),
-        (["neg", "pos"], None),
-    ],
-)
-def test_class_lists_are_checked(value, message):
-    assert tasks.check_classes(value) == message
-
-
-def test_thresholds_are_checked():
-    assert tasks.check_threshold(1) and tasks.check_threshold(0) and tasks.check_threshold(True)
-    assert tasks.check_threshold(0.4) is None
-
-
 def test_a_binary_task_needs_exactly_two_classes():
     with pytest.raises(TextclfError, match=r"a binary task needs exactly two classes, got 3: \['neg', 'neutral', 'pos'\]"):
         tasks.Binary(["neg", "neutral", "pos"])

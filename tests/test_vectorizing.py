@@ -221,9 +221,9 @@ def test_checked_features_gives_the_kind_and_the_block_over_its_defaults():
     [
         (WORDS | {"kind": "chars"}, "features.x.kind must be one of 'sequence', 'ngrams', 'text', got 'chars'"),
         ({"dataset": "imdb"}, "features.x.kind must be one of .*, got None"),
-        ({key: value for key, value in WORDS.items() if key != "dataset"}, "missing key 'features.x.dataset'"),
-        ({"kind": "text"}, "missing key 'features.x.dataset'"),
-        (RAW | {"max_tokens": 10}, "unknown key 'features.x.max_tokens'"),
+        ({key: value for key, value in WORDS.items() if key != "dataset"}, "features.x: missing key 'dataset'"),
+        ({"kind": "text"}, "features.x: missing key 'dataset'"),
+        (RAW | {"max_tokens": 10}, "features.x: unknown key 'max_tokens'"),
         (BAGS | {"ngrams": 0}, "features.x.ngrams must be a positive integer, got 0"),
         (WORDS | {"max_tokens": 2}, "features.x.max_tokens must be at least 3: the first 2 id\\(s\\) are reserved, got 2"),
         (BAGS | {"max_tokens": 1}, "features.x.max_tokens must be at least 2: the first 1 id\\(s\\) are reserved, got 1"),

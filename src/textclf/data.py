@@ -12,8 +12,6 @@ Other datasets are split by a seeded shuffle, or by the user's split column.
 
 from __future__ import annotations
 
-import codecs
-import difflib
 import re
 from pathlib import Path
 
@@ -21,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from textclf import datasets
-from textclf import params as p
+from textclf import schema
 from textclf.errors import TextclfError
-from textclf.tasks import TASKS, Task, check_classes, check_threshold
+from textclf.tasks import TASKS, Task
 
 SPLITS = ("train", "validation", "test", "unsup")
 LABELLED_SPLITS = ("train", "validation", "test")
@@ -254,68 +252,22 @@ def settled_task(settings: dict, found: list[str]) -> Task:
         raise TextclfError(f"params.yaml: datasets.{name}: {error}") from None
 
 
-def _encoding(value) -> str | None:
-    if not isinstance(value, str):
-        return "must be the name of a text encoding (utf-8, latin-1, cp1252, ...)"
-    try:
-        codecs.lookup(value)
-    except LookupError:
-        return "is not an encoding Python knows (utf-8, latin-1, cp1252, ...)"
-    return None
-
-
-def _delimiter(value) -> str | None:
-    return None if value is None or isinstance(value, str) and value else "must be a string of one or more characters"
-
-
-# Each reader: the function that turns the block into tables, the keys it adds to COMMON and their defaults.
-# Keys without a default (besides task and classes, which a table reader reads from the labels) are required.
-COMMON = ({"reader": p.text, "path": p.text, "task": p.optional(p.one_of(*TASKS)), "classes": p.optional(check_classes),
-           "threshold": check_threshold, "seed": p.non_negative_int, "default_models": p.boolean},
-          {"reader": "table", "task": None, "classes": None, "threshold": 0.5, "seed": 42, "default_models": True})
-_SPLIT = ({"validation_fraction": p.fraction, "test_fraction": p.fraction, "split": p.one_of("stratified", "shuffle")},
-          {"validation_fraction": 0.1, "test_fraction": 0.2, "split": "stratified"})
-READERS = {
-    "imdb": (_imdb_records, {"label": p.one_of("sentiment", "rating"), "validation_fraction": p.fraction,
-                             "limit_per_label": p.optional(p.positive_int)},
-             {"label": "sentiment", "validation_fraction": 0.2, "limit_per_label": None}),
-    "movies_metadata": (_movies_metadata, _SPLIT[0], _SPLIT[1]),
-    "table": (_table, _SPLIT[0] | {
-        "format": p.one_of("auto", "csv", "tsv", "jsonl", "parquet"), "text_column": p.text, "label_column": p.text,
-        "label_delimiter": _delimiter, "split_column": p.optional(p.text), "encoding": _encoding},
-        _SPLIT[1] | {"format": "auto", "label_delimiter": None, "split_column": None, "encoding": "utf-8"}),
-}
-# The built-in readers name their classes: IMDB's are its archive's labels, the movies' the genres kept.
-STATED_CLASSES = {"imdb", "movies_metadata"}
+# Each reader: the function that turns its checked block (textclf.schema.DATASET_READERS) into tables.
+READERS = {"imdb": _imdb_records, "movies_metadata": _movies_metadata, "table": _table}
 
 
 def checked_dataset(block: dict, name: str) -> dict:
     """Dataset ``name``'s block over its reader's defaults, every problem found at once, one line each."""
     reader = block.get("reader", "table")
-    if reader not in READERS:
-        raise TextclfError(f"params.yaml: datasets.{name}.reader must be one of {', '.join(map(repr, READERS))}, "
-                           f"got {reader!r}")
-    schema, defaults = COMMON[0] | READERS[reader][1], COMMON[1] | READERS[reader][2]
-    errors = []
-    for key in block:
-        if key not in schema:
-            close = difflib.get_close_matches(str(key), list(schema), n=1)
-            errors.append(f"params.yaml: datasets.{name}: unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-    required = [key for key in schema if key not in defaults] + (["classes"] if reader in STATED_CLASSES else [])
-    errors += [f"params.yaml: datasets.{name}: missing key '{key}'" for key in required if block.get(key) is None]
-    settings = defaults | block
-    for key, check in schema.items():
-        complaint = check(settings[key]) if key in settings else None
-        if complaint:
-            errors.append(f"params.yaml: datasets.{name}.{key} {complaint}, got {settings[key]!r}")
-    if errors:
-        raise TextclfError("\n".join(errors))
-    return settings | {"name": name}
+    if reader not in schema.DATASET_READERS:
+        raise TextclfError(f"params.yaml: datasets.{name}.reader must be one of "
+                           f"{', '.join(map(repr, schema.DATASET_READERS))}, got {reader!r}")
+    return schema.validated(schema.DATASET_READERS[reader], block, f"datasets.{name}") | {"name": name}
 
 
 def prepare(settings: dict) -> tuple[dict[str, pd.DataFrame], dict[str, int], Task]:
     """The dataset's tables, what its reader dropped on purpose (by reason) and its task."""
-    tables, dropped, task = READERS[settings["reader"]][0](settings)
+    tables, dropped, task = READERS[settings["reader"]](settings)
     check_classes_present(tables, task, settings["path"], settings.get("split_column"))
     return tables, dropped, task
 

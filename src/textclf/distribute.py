@@ -13,19 +13,12 @@ from __future__ import annotations
 import json
 import os
 
-from textclf import params as p
+from textclf import schema
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
 
-BLOCK = "training"
-SCHEMA = {
-    "distribution": p.one_of("default", "mirrored", "multi_worker"),
-    "precision": p.one_of("float32", "mixed_float16", "mixed_bfloat16"),
-}
-
-
 def checked_settings(params: dict) -> dict:
-    return p.checked_block(params, BLOCK, SCHEMA)
+    return schema.block_of(params, "training", schema.Training)
 
 
 def check_supported(name: str, features: str, settings: dict) -> None:

@@ -24,6 +24,7 @@ import yaml
 
 from textclf import architectures
 from textclf import params as p
+from textclf import schema
 from textclf.errors import TextclfError
 
 DVC_YAML = Path("dvc.yaml")
@@ -139,7 +140,7 @@ class Model:
     def family(self) -> str:
         if self.architecture == architectures.ENSEMBLE:
             return "ensemble"
-        if "teacher" in self.block:
+        if self.block.get("teacher") is not None:
             return "self_trained"
         return "hub" if self.hparams.get("handle") is not None else "zoo"
 
@@ -242,39 +243,21 @@ def _nearest(word: str, choices) -> str:
 def _checked_model(name: str, block: dict, datasets: dict, errors: list[str]) -> bool:
     """Whether model ``name``'s own block is sound; each problem found goes to ``errors``."""
     where = f"params.yaml: models.{name}"
-    missing = [key for key in ("dataset", "architecture") if key not in block]
-    if missing:
-        errors += [f"{where}: missing key '{key}'" for key in missing]
-        return False
-    ok = True
-    if block.get("dataset") not in datasets:
-        errors.append(f"{where}.dataset: {block.get('dataset')!r} is not a dataset of params.yaml "
-                      f"(known: {', '.join(datasets) or 'none'})")
-        ok = False
     architecture = block.get("architecture")
     if architecture not in architectures.ARCHITECTURES:
-        errors.append(f"{where}.architecture: {architecture!r} is not one of {', '.join(architectures.ARCHITECTURES)}"
-                      + _nearest(str(architecture), architectures.ARCHITECTURES))
+        errors.append(f"{where}.architecture must be one of {', '.join(map(repr, architectures.ARCHITECTURES))}, got "
+                      f"{architecture!r}{_nearest(str(architecture), architectures.ARCHITECTURES)}")
         return False
-    spec = architectures.ARCHITECTURES[architecture]
-    allowed = {"dataset", "architecture", *architectures.schema_of(architecture)}
-    if spec.features is not None:
-        allowed |= {"features", "teacher"}
-    for key in block:
-        if key not in allowed:
-            errors.append(f"{where}: unknown key '{key}' for a {architecture} model{_nearest(str(key), allowed)}")
-            ok = False
-    for key in spec.required:
-        if key not in block:
-            errors.append(f"{where}: missing key '{key}' (a {architecture} model has no default for it)")
-            ok = False
-    for key, check in architectures.schema_of(architecture).items():
-        if key in block:
-            complaint = check(block[key])
-            if complaint:
-                errors.append(f"{where}.{key} {complaint}, got {block[key]!r}")
-                ok = False
-    return ok
+    try:
+        schema.validated(architectures.ARCHITECTURES[architecture].block, block, f"models.{name}")
+    except TextclfError as error:
+        errors += str(error).splitlines()
+        return False
+    if block["dataset"] not in datasets:
+        errors.append(f"{where}.dataset: {block['dataset']!r} is not a dataset of params.yaml "
+                      f"(known: {', '.join(datasets) or 'none'})")
+        return False
+    return True
 
 
 def resolve(params: dict) -> Layout:
@@ -289,9 +272,11 @@ def resolve(params: dict) -> Layout:
     datasets = _mapping(params, "datasets", errors)
     features = {name: dict(block) for name, block in _mapping(params, "features", errors).items()}
     blocks = _mapping(params, "models", errors)
-    for group in ("hub_models", "self_trained", "ensembles"):
-        if group in params:
-            errors.append(f"params.yaml: '{group}' is now part of 'models' (move its blocks there)")
+    for key in params:
+        if key in ("hub_models", "self_trained", "ensembles"):
+            errors.append(f"params.yaml: '{key}' is now part of 'models' (move its blocks there)")
+        elif key not in schema.TOP_LEVEL:
+            errors.append(f"params.yaml: unknown block '{key}'{_nearest(str(key), schema.TOP_LEVEL)}")
     if errors:
         raise TextclfError("\n".join(dict.fromkeys(errors)))
     invalid: dict[str, list[str]] = {}
@@ -301,7 +286,18 @@ def resolve(params: dict) -> Layout:
 
     features_params = {name: f"features.{name}" for name in features}
     for name, block in list(features.items()):
-        if block.get("dataset") not in datasets:
+        kind = schema.FEATURE_KINDS.get(block.get("kind"))
+        try:
+            if kind is None:
+                raise TextclfError(f"params.yaml: features.{name}.kind must be one of "
+                                   f"{', '.join(map(repr, schema.FEATURE_KINDS))}, got {block.get('kind')!r}")
+            schema.validated(kind, block, f"features.{name}")
+        except TextclfError as error:
+            invalid[f"features.{name}"] = str(error).splitlines()
+            del features[name]
+        else:
+            if block["dataset"] in datasets:
+                continue
             refuse(f"features.{name}", f"params.yaml: features.{name}.dataset: {block.get('dataset')!r} is not a dataset of "
                                        "params.yaml")
             del features[name]
@@ -364,7 +360,7 @@ def resolve(params: dict) -> Layout:
                     *(group for steps in FAMILY_STAGES.values() for group in steps)}
     for name, model in list(models.items()):
         key, where = f"models.{name}", f"params.yaml: models.{name}"
-        references = ([model.block["teacher"]] if "teacher" in model.block
+        references = ([model.block["teacher"]] if model.family == "self_trained"
                       else list(model.block.get("members") or []) if model.family == "ensemble" else [])
         for other in references:
             if f"models.{other}" in invalid:

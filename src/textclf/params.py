@@ -1,4 +1,4 @@
-"""Read params.yaml and check each stage's block before any work starts.
+"""Read params.yaml, and the rules its values are checked by (textclf.schema applies them to every key).
 
 A typo or a bad value should fail in a second with the key's full name, not
 after an hour of training with a traceback.
@@ -105,28 +105,3 @@ def read_params(path: str | Path = "params.yaml") -> dict:
     if not isinstance(params, dict):
         raise TextclfError(f"{path}: expected a mapping of stage blocks at the top level")
     return params
-
-
-def checked_block(
-    params: dict, name: str, schema: dict[str, Check], source: str = "params.yaml"
-) -> dict:
-    """Return the block at dotted ``name`` after checking every key in ``schema``.
-
-    Keys that are not in the schema are refused too: a misspelt key that is
-    silently ignored is worse than an error.
-    """
-    block = params
-    for part in name.split("."):
-        block = block.get(part) if isinstance(block, dict) else None
-    if not isinstance(block, dict):
-        raise TextclfError(f"{source}: missing block '{name}'")
-    for key, check in schema.items():
-        if key not in block:
-            raise TextclfError(f"{source}: missing key '{name}.{key}'")
-        complaint = check(block[key])
-        if complaint:
-            raise TextclfError(f"{source}: {name}.{key} {complaint}, got {block[key]!r}")
-    unknown = sorted(set(block) - set(schema))
-    if unknown:
-        raise TextclfError(f"{source}: unknown key '{name}.{unknown[0]}'")
-    return block

@@ -353,24 +353,6 @@ class MultiLabel(Task):
 TASKS: dict[str, type[Task]] = {task.name: task for task in (Binary, MultiClass, MultiLabel)}
 
 
-def check_classes(value) -> str | None:
-    if not isinstance(value, list) or not value:
-        return "must be a non-empty list"
-    if any(isinstance(item, bool) or not isinstance(item, (str, int)) or str(item).strip() == "" for item in value):
-        return "items must be non-empty strings or integers"
-    if any(isinstance(item, str) and item != item.strip() for item in value):
-        return "items must not start or end with spaces (a label is read without them)"
-    if len({str(item) for item in value}) != len(value):
-        return "must not repeat a class"
-    return None
-
-
-def check_threshold(value) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-        return "must be a number strictly between 0 and 1"
-    return None
-
-
 def read_task(path: Path) -> Task:
     """The task prepare settled for a dataset (``textclf.layout.task_file``): its kind, classes and threshold."""
     if not path.is_file():

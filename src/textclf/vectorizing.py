@@ -18,19 +18,9 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from textclf import params as p
+from textclf import schema
 from textclf.errors import TextclfError
 from textclf.tf_runtime import keras, tf
-
-# How vectorize@ writes splits and train@ streams them back (params.yaml `streaming`).
-STREAMING_SCHEMA = {"shard_size": p.positive_int, "shuffle_buffer": p.positive_int}
-
-STANDARDIZE = {
-    "lower_and_strip_punctuation": "lower_and_strip_punctuation",
-    "lower": "lower",
-    "strip_punctuation": "strip_punctuation",
-    "none": None,
-}
 
 
 def cut_padding(tokens):
@@ -54,8 +44,7 @@ class FeatureKind:
 
     name: str
     description: str
-    schema: dict[str, p.Check]
-    defaults: dict = {}  # what a feature set's block need not state
+    block: type[schema.Block]  # the keys of a feature set of this kind, and their defaults
     reserved: int = 0  # ids before the vocabulary's first token
     array_key: str  # the array that tells an in-memory split's kind
     fits_vocabulary = True
@@ -66,7 +55,7 @@ class FeatureKind:
     def vectorizer(self, settings: dict, vocabulary: Sequence[str] | None = None) -> keras.layers.TextVectorization:
         """A TextVectorization for ``settings``; without a vocabulary it is ready to adapt."""
         vectorizer = keras.layers.TextVectorization(
-            standardize=STANDARDIZE[settings["standardize"]],
+            standardize=None if settings["standardize"] == "none" else settings["standardize"],
             max_tokens=None if vocabulary is not None else settings["max_tokens"],
             **self.vectorizer_options(settings),
         )
@@ -162,10 +151,7 @@ class SequenceKind(FeatureKind):
     # A recurrent step over 1,024 texts outgrows the CPU caches: batches of 256 predict a BiLSTM about
     # 1.5 times as fast, and a first pass of 1,024 pays several times the steady cost.
     predict_batch = 256
-    schema = {"kind": p.one_of("sequence"), "dataset": p.text, "max_tokens": p.positive_int,
-              "sequence_length": p.positive_int, "standardize": p.one_of(*STANDARDIZE), "fit_unlabelled": p.boolean}
-    defaults = {"max_tokens": 20000, "sequence_length": 512, "standardize": "lower_and_strip_punctuation",
-                "fit_unlabelled": False}
+    block = schema.SequenceFeatures
 
     def vectorizer_options(self, settings: dict) -> dict:
         return {"output_mode": "int", "output_sequence_length": settings["sequence_length"]}
@@ -224,9 +210,7 @@ class NgramKind(FeatureKind):
     """Sparse multi-hot n-gram bags, stored as CSR arrays (``indptr``, ``indices``)."""
 
     name, description, array_key, reserved = "ngrams", "n-gram bags", "indptr", 1  # OOV only
-    schema = {"kind": p.one_of("ngrams"), "dataset": p.text, "max_tokens": p.positive_int, "ngrams": p.positive_int,
-              "standardize": p.one_of(*STANDARDIZE), "fit_unlabelled": p.boolean}
-    defaults = {"max_tokens": 1000000, "ngrams": 2, "standardize": "lower_and_strip_punctuation", "fit_unlabelled": False}
+    block = schema.NgramFeatures
 
     def vectorizer_options(self, settings: dict) -> dict:
         return {"output_mode": "multi_hot", "ngrams": settings["ngrams"], "sparse": True}
@@ -284,7 +268,7 @@ class TextKind(FeatureKind):
     """The cleaned texts as they are, for models that tokenize inside (TF Hub modules)."""
 
     name, description, array_key = "text", "raw text", "texts"
-    schema = {"kind": p.one_of("text"), "dataset": p.text}
+    block = schema.TextFeatures
     fits_vocabulary = False
 
     def encode(self, vectorizer, texts: Sequence[str], batch_size: int = 2048) -> dict[str, np.ndarray]:
@@ -354,7 +338,7 @@ def checked_features(block: dict, name: str) -> tuple[FeatureKind, dict]:
         kinds = ", ".join(map(repr, KINDS))
         raise TextclfError(f"params.yaml: features.{name}.kind must be one of {kinds}, got {block.get('kind')!r}")
     kind = KINDS[block["kind"]]
-    settings = p.checked_block({"features": {name: kind.defaults | block}}, f"features.{name}", kind.schema)
+    settings = schema.validated(kind.block, block, f"features.{name}")
     if kind.fits_vocabulary and settings["max_tokens"] <= kind.reserved:
         raise TextclfError(f"params.yaml: features.{name}.max_tokens must be at least {kind.reserved + 1}: the first "
                            f"{kind.reserved} id(s) are reserved, got {settings['max_tokens']}")
@@ -371,7 +355,8 @@ def vocabulary_size(tokens: Sequence[str], kind: str = "sequence") -> int:
 
 
 def checked_streaming(params: dict) -> dict:
-    return p.checked_block(params, "streaming", STREAMING_SCHEMA)
+    """How vectorize@ writes splits and train@ streams them back (params.yaml `streaming`)."""
+    return schema.block_of(params, "streaming", schema.Streaming)
 
 
 @dataclass(frozen=True)

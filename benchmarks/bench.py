@@ -192,7 +192,7 @@ def full_repro(results: dict) -> None:
 # stage) and the import of TensorFlow and Keras that starts nearly every stage.
 HOST_PROBES = {
     "python_loop": "total = 0\nfor number in range(10_000_000):\n    total += number",
-    "tensorflow_import": "from textclf import tf_runtime",
+    "tensorflow_import": "from textclf.core import tf_runtime",
 }
 
 
@@ -209,7 +209,7 @@ def noop_repro(repeats: int) -> dict:
 
 def training_throughput(params: dict) -> dict:
     """Examples per second of every trained model, from what its train stage logged."""
-    from textclf import layout
+    from textclf.pipeline import layout
 
     results = {}
     for name, model in layout.resolve(params).models.items():
@@ -224,10 +224,9 @@ def training_throughput(params: dict) -> dict:
 
 
 def predict_throughput(params: dict, repeats: int, reviews: int) -> dict:
-    from textclf.predict import classify
-    from textclf.serving import Predictor
-
-    from textclf import layout
+    from textclf.pipeline import layout
+    from textclf.serving.exports import Predictor
+    from textclf.serving.predict import classify
 
     test = pd.read_parquet(layout.prepared_split("imdb", "test"), columns=["text"]).iloc[:reviews]
     texts = test["text"].tolist()
@@ -248,13 +247,13 @@ def predict_throughput(params: dict, repeats: int, reviews: int) -> dict:
 
 
 def imdb_models(params: dict) -> list[str]:
-    from textclf import layout
+    from textclf.pipeline import layout
 
     return layout.resolve(params).models_of("imdb")
 
 
 def leaderboard(dataset: str) -> dict:
-    from textclf import layout
+    from textclf.pipeline import layout
 
     return json.loads(layout.leaderboard_files(dataset)["json"].read_text())
 
@@ -266,7 +265,7 @@ def markdown(results: dict) -> str:
     if results.get("host_speed"):
         speed = results["host_speed"]
         lines[-1:-1] = [f"Host speed before the full run (median of {speed['python_loop']['n']}): a pure-Python loop of "
-                        f"10^7 additions {speed['python_loop']['median']:.2f} s, `from textclf import tf_runtime` "
+                        f"10^7 additions {speed['python_loop']['median']:.2f} s, `from textclf.core import tf_runtime` "
                         f"{speed['tensorflow_import']['median']:.1f} s."]
     if results.get("full_repro"):
         stages = results["full_repro"]
@@ -316,7 +315,7 @@ def training_stages(params: dict, name: str) -> set[str]:
     from the pretrained module) and its training; a self-trained model's, those
     of its teacher too. An ensemble's: those of every member, and its own stage.
     """
-    from textclf import layout
+    from textclf.pipeline import layout
 
     model = layout.resolve(params).model(name)
     if model.family == "ensemble":
@@ -338,7 +337,7 @@ def our_rows(params: dict, training: dict, stages: list[dict]) -> dict:
     """
     board = leaderboard("imdb")
     seconds_of = {row["stage"]: row["seconds"] for row in stages or []}
-    from textclf import layout
+    from textclf.pipeline import layout
 
     built_on_others = {name for name, model in layout.resolve(params).models.items() if model.family in ("ensemble", "self_trained")}
     rows = {}

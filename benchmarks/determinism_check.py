@@ -27,7 +27,7 @@ TIMINGS = ("metrics/timings/", *(f"metrics/leaderboards/{name}.md" for name in
 
 def every_model_stage() -> list[str]:
     """Every fetch, prepare and vectorize, train / evaluate / export of every model, and every leaderboard."""
-    from textclf import layout
+    from textclf.pipeline import layout
 
     pipeline = layout.load()
     stages = [*(f"fetch@{name}" for name in pipeline.sources), *(f"prepare@{name}" for name in pipeline.datasets),

@@ -27,11 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from bench import training_stages  # benchmarks/, first on sys.path when run as a script
-from textclf import ensembles, layout, tasks
-from textclf.outputs import write_json
-from textclf.tf_runtime import seed_everything
+
+from textclf import tasks
+from textclf.core.outputs import write_json
+from textclf.core.tf_runtime import seed_everything
+from textclf.models import ensembles
+from textclf.pipeline import layout
 
 RESULTS = Path("benchmarks/results")
 

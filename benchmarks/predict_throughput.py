@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from textclf import layout
-from textclf.outputs import write_json
-from textclf.predict import classify
-from textclf.serving import Predictor
-from textclf.tf_runtime import device_summary
+from textclf.core.outputs import write_json
+from textclf.core.tf_runtime import device_summary
+from textclf.pipeline import layout
+from textclf.serving.exports import Predictor
+from textclf.serving.predict import classify
 
 
 def measure(path: Path, texts: list[str], labels: np.ndarray, batch_size: int) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from bench import update_readme  # noqa: E402  (benchmarks/ is no package)
 
-from textclf import layout  # noqa: E402
+from textclf.pipeline import layout  # noqa: E402
 
 
 def markers(dataset: str) -> tuple[str, str]:

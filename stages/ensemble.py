@@ -11,10 +11,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from textclf import ensembles, layout, plots, serving, tasks
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs, write_json
-from textclf.tf_runtime import device_summary, seed_everything
+from textclf import tasks
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.core.tf_runtime import device_summary, seed_everything
+from textclf.models import ensembles
+from textclf.pipeline import layout
+from textclf.reporting import plots
+from textclf.serving import exports
 
 CHECKED_TEXTS = 512
 TOLERANCE = 1e-4  # float32 summation order differs between the two graphs
@@ -58,7 +62,7 @@ def main() -> None:
              layout.model_plots(name), layout.timing(dataset, name))
     with staged_outputs(*paths) as (serving_tmp, train_tmp, metrics_tmp, plots_tmp, timing_tmp):
         ensembles.export(ensemble, serving_tmp)
-        got = serving.Predictor(serving_tmp)(checked)
+        got = exports.Predictor(serving_tmp)(checked)
         difference = float(np.max(np.abs(got - expected))) if checked else 0.0
         if difference > TOLERANCE:
             raise TextclfError(f"export of '{name}' disagrees with the fitted ensemble by {difference:.2g} on validation texts")

@@ -7,9 +7,14 @@ wrote, so restyling a chart redraws it without retraining anything.
 
 import argparse
 
-from textclf import layout, models, plots, tasks, training, vectorizing
-from textclf.errors import run_stage
-from textclf.outputs import staged_outputs, write_json
+from textclf import tasks
+from textclf.core.errors import run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.pipeline import layout
+from textclf.reporting import plots
+from textclf.training import fitting
 
 
 def main() -> None:
@@ -17,20 +22,20 @@ def main() -> None:
     parser.add_argument("name", help="a model under `models:` in params.yaml")
     name = parser.parse_args().name
     model_block = layout.stage_layout().model(name)
-    spec, dataset = models.model_spec(model_block.architecture), model_block.dataset
+    spec, dataset = zoo.model_spec(model_block.architecture), model_block.dataset
     task = tasks.read_task(layout.task_file(dataset))
     feature_dir = layout.features_dir(model_block.features)
     arrays, labels = vectorizing.load_split(feature_dir, "test")
-    model = training.load_model(layout.model_file(name))
-    logits = training.predict_logits(model, arrays, labels, vectorizing.input_width(feature_dir, spec.features))
-    history = training.read_live_history(layout.train_log(dataset, name))
+    model = fitting.load_model(layout.model_file(name))
+    logits = fitting.predict_logits(model, arrays, labels, vectorizing.input_width(feature_dir, spec.features))
+    history = fitting.read_live_history(layout.train_log(dataset, name))
 
     report = task.report(labels, logits)
     with staged_outputs(layout.evaluation(dataset, name), layout.model_plots(name)) as (metrics_tmp, plots_tmp):
         write_json(metrics_tmp, report)
         plots_tmp.mkdir()
         plots.evaluation_plots(task, labels, task.probabilities(logits), report, name, plots_tmp)
-        plots.training_curves_png(history, training.best_epoch_of(history), plots_tmp / "training_curves.png")
+        plots.training_curves_png(history, fitting.best_epoch_of(history), plots_tmp / "training_curves.png")
     shown = {key: value for key, value in report.items() if not isinstance(value, dict)}
     print(f"evaluate@{name}: " + ", ".join(f"{metric} {value:.4f}" for metric, value in shown.items()))
 

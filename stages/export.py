@@ -10,9 +10,14 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from textclf import layout, models, serving, tasks, training, vectorizing
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs
+from textclf import tasks
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.pipeline import layout
+from textclf.serving import exports
+from textclf.training import fitting
 
 CHECKED_TEXTS = 512
 TOLERANCE = 1e-4  # float32 summation order differs between the two graphs
@@ -24,28 +29,28 @@ def main() -> None:
     name = parser.parse_args().name
     pipeline = layout.stage_layout()
     model_block = pipeline.model(name)
-    spec, dataset = models.model_spec(model_block.architecture), model_block.dataset
+    spec, dataset = zoo.model_spec(model_block.architecture), model_block.dataset
     task = tasks.read_task(layout.task_file(dataset))
     kind, settings = vectorizing.checked_features(pipeline.feature_set(model_block.features), model_block.features)
     feature_dir = layout.features_dir(model_block.features)
     width = vectorizing.input_width(feature_dir, spec.features)
-    model = training.load_model(layout.model_file(name))
-    wrapped = serving.EndToEndModel(model, kind, vectorizing.load_vectorizer(feature_dir, kind, settings), task)
+    model = fitting.load_model(layout.model_file(name))
+    wrapped = exports.EndToEndModel(model, kind, vectorizing.load_vectorizer(feature_dir, kind, settings), task)
 
     arrays, labels = vectorizing.load_split(feature_dir, "validation")
     rows = np.arange(min(CHECKED_TEXTS, len(labels)))
     texts = pd.read_parquet(layout.prepared_split(dataset, "validation"), columns=["text"])["text"]
-    expected = task.probabilities(training.predict_logits(model, vectorizing.take(arrays, rows), labels[rows], width))
+    expected = task.probabilities(fitting.predict_logits(model, vectorizing.take(arrays, rows), labels[rows], width))
     # In batches of texts of similar length, as predict_logits batches them: one batch of all 512 would
     # step a recurrent model through the longest text's length for every text.
-    got = serving.in_length_order(lambda batch: wrapped.probabilities(batch)["probabilities"].numpy(),
+    got = exports.in_length_order(lambda batch: wrapped.probabilities(batch)["probabilities"].numpy(),
                                   texts.iloc[rows].tolist(), kind.predict_batch)
     difference = float(np.max(np.abs(got - expected))) if len(rows) else 0.0
     if difference > TOLERANCE:
         raise TextclfError(f"export of '{name}' disagrees with the trained model by {difference:.2g} on validation texts")
 
     with staged_outputs(layout.export_dir(name)) as (serving_tmp,):
-        serving.export(wrapped, serving_tmp)
+        exports.export(wrapped, serving_tmp)
     print(f"{model_block.stage('export')}: {layout.export_dir(name)} matches the trained model on {len(rows)} texts (max difference {difference:.1e})")
 
 

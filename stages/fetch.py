@@ -9,9 +9,12 @@ import shutil
 import urllib.parse
 from pathlib import Path
 
-from textclf import fetch, layout, schema
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs
+from textclf.core import schema
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs
+from textclf.data import fetch
+from textclf.pipeline import layout
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)

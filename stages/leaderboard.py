@@ -4,9 +4,11 @@ import argparse
 
 import pandas as pd
 
-from textclf import layout, leaderboard, plots, tasks
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs, write_json
+from textclf import tasks
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.pipeline import layout
+from textclf.reporting import leaderboard, plots
 
 
 def main() -> None:

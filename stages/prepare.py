@@ -2,9 +2,10 @@
 
 import argparse
 
-from textclf import data, layout
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs, write_json
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.data import preparation
+from textclf.pipeline import layout
 
 
 def main() -> None:
@@ -14,13 +15,13 @@ def main() -> None:
     pipeline = layout.stage_layout()
     if name not in pipeline.datasets:
         raise TextclfError(f"params.yaml: missing block 'datasets.{name}'")
-    tables, dropped, task = data.prepare(data.checked_dataset(pipeline.datasets[name], name))
+    tables, dropped, task = preparation.prepare(preparation.checked_dataset(pipeline.datasets[name], name))
     with staged_outputs(layout.prepared(name), layout.data_report(name)) as (tables_tmp, report_tmp):
         tables_tmp.mkdir()
         for split, table in tables.items():
             table.to_parquet(tables_tmp / f"{split}.parquet", index=False)
         write_json(tables_tmp / layout.task_file(name).name, task.describe())
-        write_json(report_tmp, data.data_report(tables, task, dropped))
+        write_json(report_tmp, preparation.data_report(tables, task, dropped))
     dropped_note = f"; dropped {sum(dropped.values()):,} ({', '.join(f'{k} {v:,}' for k, v in dropped.items())})" if dropped else ""
     print(f"prepare@{name}: {task.name}, {len(task.classes)} classes; "
           + ", ".join(f"{split} {len(table):,}" for split, table in tables.items()) + dropped_note)

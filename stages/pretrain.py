@@ -6,10 +6,13 @@ texts are read: validation and test texts never shape the embeddings.
 
 import pandas as pd
 
-from textclf import hub_modules, layout, schema
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs, write_json
-from textclf.tf_runtime import seed_everything
+from textclf.core import schema
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.core.tf_runtime import seed_everything
+from textclf.models import hub_modules
+from textclf.pipeline import layout
+
 
 def main() -> None:
     settings = schema.block_of(layout.stage_layout().params, "pretrain", schema.Pretrain)

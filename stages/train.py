@@ -1,7 +1,7 @@
 """Stage train@<model>: fit one model of the zoo with early stopping, logging each epoch with DVCLive.
 
 A self-trained model (a model block with a `teacher`) also learns from the dataset's unlabelled texts,
-labelled by its teacher's export (textclf.self_training).
+labelled by its teacher's export (textclf.training.self_training).
 
 Under training.distribution: multi_worker every worker of the cluster runs this
 script with its own TF_CONFIG; they train together and only the chief writes.
@@ -12,10 +12,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from textclf import artifacts, distribute, layout, models, self_training, tables, tasks, training, vectorizing
-from textclf.errors import run_stage
-from textclf.outputs import live_directory, staged_outputs, write_json
-from textclf.tf_runtime import device_summary, seed_everything
+from textclf import tasks
+from textclf.core.errors import run_stage
+from textclf.core.outputs import live_directory, staged_outputs, write_json
+from textclf.core.tf_runtime import device_summary, seed_everything
+from textclf.data import tables
+from textclf.features import vectorizing
+from textclf.models import artifacts, zoo
+from textclf.pipeline import layout
+from textclf.training import distribute, fitting, self_training
 
 
 def main() -> None:
@@ -24,7 +29,7 @@ def main() -> None:
     name = parser.parse_args().name
     pipeline = layout.stage_layout()
     model_block = pipeline.model(name)
-    spec, hparams = models.model_spec(model_block.architecture), model_block.hparams
+    spec, hparams = zoo.model_spec(model_block.architecture), model_block.hparams
     settings = distribute.checked_settings(pipeline.params)
     streaming = vectorizing.checked_streaming(pipeline.params)
     distribute.check_supported(name, spec.features, settings)
@@ -48,7 +53,7 @@ def main() -> None:
                     kind, vectorizing.load_vectorizer(feature_dir, kind, features), task, Path(scratch), streaming["shard_size"])
                 print(f"train@{name}: {labelled.count} unlabelled texts labelled by {hparams['teacher']}")
                 train_split = self_training.interleaved(train_split, labelled)
-            model, rows, best_epoch = training.train_model(
+            model, rows, best_epoch = fitting.train_model(
                 spec, hparams, width, train_split, vectorizing.open_split(feature_dir, "validation"), task,
                 callbacks=callbacks, vocabulary=vectorizing.feature_vocabulary(feature_dir, spec.features),
                 strategy=strategy, shuffle_buffer=streaming["shuffle_buffer"],
@@ -65,7 +70,7 @@ def main() -> None:
         return
     with live_directory(layout.train_log(hparams["dataset"], name)) as live_dir:
         started = time.perf_counter()
-        model, rows, best_epoch, examples = train(callbacks=(training.live_logger(live_dir),))
+        model, rows, best_epoch, examples = train(callbacks=(fitting.live_logger(live_dir),))
         seconds = time.perf_counter() - started
         with staged_outputs(layout.model_file(name), layout.timing(hparams["dataset"], name)) as (model_tmp, timing_tmp):
             artifacts.save_keras_model(model, model_tmp)

@@ -9,13 +9,19 @@ and each size starts from the seed in a cleared session, as it would alone.
 
 import argparse
 
-from textclf import architectures, layout, models, schema, tasks, training, transfer, vectorizing
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs, write_json
-from textclf.tf_runtime import keras, seed_everything
+from textclf import tasks
+from textclf.core import schema
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.core.tf_runtime import keras, seed_everything
+from textclf.features import vectorizing
+from textclf.models import architectures, zoo
+from textclf.pipeline import layout
+from textclf.reporting import transfer
+from textclf.training import fitting
 
 
-def setup_model(settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
+def setup_model(settings: dict, setup: str) -> tuple[zoo.ModelSpec, dict]:
     """A setup is {module, trainable} (a hub_dnn on that module) or {architecture, features, ...} (a zoo model),
     either with its own `patience` where the shared one does not suit its validation curve."""
     if setup not in settings["setups"]:
@@ -26,7 +32,7 @@ def setup_model(settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
     if "module" in chosen:
         hparams = {"architecture": "hub_dnn", "features": settings["text_features"], "handle": chosen["module"],
                    "trainable": chosen["trainable"], "hidden_units": settings["hidden_units"]}
-        return models.model_spec("hub_dnn"), hparams | common | own_patience
+        return zoo.model_spec("hub_dnn"), hparams | common | own_patience
     architecture = architectures.ARCHITECTURES.get(chosen["architecture"])
     if architecture is None or architecture.features is None or architecture.reads_module:
         raise TextclfError(f"params.yaml: transfer.setups.{setup}.architecture must be one of 'bow_mean', 'bilstm', "
@@ -34,7 +40,7 @@ def setup_model(settings: dict, setup: str) -> tuple[models.ModelSpec, dict]:
     stated = {key: value for key, value in chosen.items() if key != "patience"}
     # The block as a model block of its architecture, checked by its schema; its dataset is the features'.
     schema.validated(architecture.block, {"dataset": "transfer"} | stated, f"transfer.setups.{setup}")
-    return models.model_spec(stated["architecture"]), common | architecture.own_defaults | stated | own_patience
+    return zoo.model_spec(stated["architecture"]), common | architecture.own_defaults | stated | own_patience
 
 
 def main() -> None:
@@ -57,9 +63,9 @@ def main() -> None:
         seed_everything(settings["seed"])
         chosen = transfer.balanced_subset(all_train[1], size, settings["seed"])
         train_arrays, train_labels = vectorizing.take(all_train[0], chosen), all_train[1][chosen]
-        model, rows, best_epoch = training.train_model(spec, hparams, width, (train_arrays, train_labels), validation, task)
-        train_score = training.evaluate(model, train_arrays, train_labels, width, task)
-        test_score = training.evaluate(model, *test, width, task)
+        model, rows, best_epoch = fitting.train_model(spec, hparams, width, (train_arrays, train_labels), validation, task)
+        train_score = fitting.evaluate(model, train_arrays, train_labels, width, task)
+        test_score = fitting.evaluate(model, *test, width, task)
         cells[str(size)] = {
             "labelled_reviews": int(len(train_labels)),
             "train_accuracy": round(train_score["accuracy"], 6),

@@ -2,9 +2,10 @@
 
 import pandas as pd
 
-from textclf import layout, plots, transfer
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs, write_json
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs, write_json
+from textclf.pipeline import layout
+from textclf.reporting import plots, transfer
 
 OUTPUTS = [layout.TRANSFER_ANALYSIS, *(layout.TRANSFER_PLOTS / name for name in
                                        ("grid.csv", "learning_curve.csv", "grid.png", "learning_curve.png"))]

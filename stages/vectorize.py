@@ -7,11 +7,13 @@ so memory stays flat however large the splits are.
 
 import argparse
 
-from textclf import layout, tasks, vectorizing
-from textclf.errors import TextclfError, run_stage
-from textclf.outputs import staged_outputs
-from textclf.tables import table_chunks, unlabelled_table
-from textclf.tf_runtime import tf
+from textclf import tasks
+from textclf.core.errors import TextclfError, run_stage
+from textclf.core.outputs import staged_outputs
+from textclf.core.tf_runtime import tf
+from textclf.data.tables import table_chunks, unlabelled_table
+from textclf.features import vectorizing
+from textclf.pipeline import layout
 
 SPLITS = ("train", "validation", "test")
 

@@ -7,8 +7,8 @@ words), so real models trained on them reach well above chance in seconds.
 from __future__ import annotations
 
 import io
-import random
 import os
+import random
 import shutil
 import tarfile
 from pathlib import Path
@@ -113,7 +113,7 @@ def tiny_archive(tmp_path) -> Path:
 
 def make_project(root: Path, archive: Path, movies: Path | None = None, **overrides) -> Path:
     """A copy of the project (stages, package sources, dvc.yaml) with test-sized params."""
-    from textclf import fetch
+    from textclf.data import fetch
 
     root.mkdir(parents=True, exist_ok=True)
     for name in ("stages", "src"):
@@ -161,8 +161,8 @@ def write_params(project: Path, params: dict) -> None:
 def render_pipeline(project: Path, strict: bool = True) -> None:
     """`textclf pipeline` in ``project``; not ``strict``, params it refuses leave dvc.yaml as it was (for tests of
     the refusal, which every stage repeats before it checks dvc.yaml)."""
-    from textclf import layout
-    from textclf.errors import TextclfError
+    from textclf.core.errors import TextclfError
+    from textclf.pipeline import layout
 
     here = os.getcwd()
     os.chdir(project)
@@ -184,7 +184,7 @@ def tiny_module(tmp_path_factory):
     """A real exported text-embedding module over the WIDTH words w0, w1, ..."""
     import numpy as np
 
-    from textclf import hub_modules
+    from textclf.models import hub_modules
 
     path = tmp_path_factory.mktemp("hub") / "module"
     vectors = np.random.default_rng(0).normal(0, 0.1, (WIDTH, 8)).astype(np.float32)

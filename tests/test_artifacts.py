@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from textclf import artifacts, models
-from textclf.tf_runtime import seed_everything, tf
+from textclf.core.tf_runtime import seed_everything, tf
+from textclf.models import artifacts, zoo
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ WIDTH = 50
 def built(architecture, units=1, seed=0):
     """A model of ``architecture`` with ``units`` output logits (1: binary; more: one per class or label)."""
     seed_everything(seed)
-    spec = models.model_spec(architecture)
+    spec = zoo.model_spec(architecture)
     model = spec.build(HPARAMS[architecture], WIDTH, units)
     if spec.features == "sequence":
         model(np.ones((2, 6), np.int32))  # create the weights (functional n-gram models have them already)
@@ -39,7 +39,7 @@ SAVED_MODELS = [("bow_mean", 1), ("bilstm", 1), ("bow_mean", 8), ("ngram", 9)]
 SAVE_KERAS_MODELS = """
 import sys
 import textclf
-from textclf import artifacts
+from textclf.models import artifacts
 sys.path.insert(0, sys.argv[2])
 from test_artifacts import SAVED_MODELS, built
 for architecture, units in SAVED_MODELS:
@@ -74,8 +74,8 @@ SAVE_MODULES = """
 import sys
 import numpy as np
 import textclf
-from textclf import artifacts
-from textclf.tf_runtime import keras, seed_everything, tf
+from textclf.models import artifacts
+from textclf.core.tf_runtime import keras, seed_everything, tf
 for path, weight, units in zip(sys.argv[1::3], sys.argv[2::3], sys.argv[3::3]):
     keras.backend.clear_session()  # the same layer names for each module, as in a fresh process
     seed_everything(0)

@@ -7,7 +7,6 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT
 
 
@@ -96,7 +95,7 @@ def test_the_table_groups_stages_and_sets_each_model_beside_the_stronger_peer():
     table = bench.markdown(results)
     assert "**Full `dvc repro`** (one run, every stage forced): 3.4 min, peak RSS 2,000 MB" in table
     assert ("Host speed before the full run (median of 3): a pure-Python loop of 10^7 additions 0.61 s, "
-            "`from textclf import tf_runtime` 3.0 s.") in table
+            "`from textclf.core import tf_runtime` 3.0 s.") in table
     assert "| train | 2 | 150 s | 74% | `train@a` 100 s | 1,200 MB |" in table
     assert "No-op `dvc repro`**: 2.5 s (median of 3)" in table
     assert "| ours: `a` | 0.9250 | 100 s | 2.0x | +1.00 points |" in table

@@ -14,11 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from textclf import cli, models, serving, tasks, training, vectorizing
-from textclf.tf_runtime import seed_everything
-
 from conftest import PROJECT_ROOT
+
+from textclf import cli, tasks
+from textclf.core.tf_runtime import seed_everything
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.serving import exports
+from textclf.training import fitting
 
 pytestmark = pytest.mark.slow
 SCRIPT = str(Path(sys.executable).parent / "textclf")  # installed by pyproject's [project.scripts]
@@ -57,9 +60,9 @@ def export_trained_model(dataset: str, path: Path) -> None:
     vectorizer = kind.vectorizer(SETTINGS, kind.fit(SETTINGS, texts))
     arrays = kind.encode(vectorizer, texts)
     width = vectorizer.vocabulary_size()
-    model, _, _ = training.train_model(models.model_spec("bow_mean"), HPARAMS, width, (arrays, labels),
+    model, _, _ = fitting.train_model(zoo.model_spec("bow_mean"), HPARAMS, width, (arrays, labels),
                                        (arrays, labels), task)
-    serving.export(serving.EndToEndModel(model, kind, vectorizer, task), path)
+    exports.export(exports.EndToEndModel(model, kind, vectorizer, task), path)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT, write_movies_metadata
-from textclf import data, fetch, tasks
-from textclf.errors import TextclfError
+
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.data import fetch, preparation
 
 SENTIMENT = ["negative", "positive"]
 RATINGS = [1, 2, 3, 4, 7, 8, 9, 10]
@@ -13,7 +14,7 @@ GENRES = ["Comedy", "Thriller", "Romance", "Action", "Horror", "Crime", "Documen
 
 @pytest.fixture
 def records(tiny_archive):
-    return data.tidy(fetch.records_from_archive(tiny_archive))
+    return preparation.tidy(fetch.records_from_archive(tiny_archive))
 
 
 @pytest.fixture
@@ -36,12 +37,12 @@ def ratings_params(directory, **settings):
 
 
 def prepared(params):
-    tables, dropped, task = data.prepare(data.checked_dataset(params["datasets"]["d"], "d"))
+    tables, dropped, task = preparation.prepare(preparation.checked_dataset(params["datasets"]["d"], "d"))
     return task, tables, dropped
 
 
 def test_clean_text_replaces_html_breaks():
-    assert data.clean_text("Good.<br /><br />Really<br/>good<BR>") == "Good.  Really good"
+    assert preparation.clean_text("Good.<br /><br />Really<br/>good<BR>") == "Good.  Really good"
 
 
 def test_tidy_maps_labels_and_cleans_text(records):
@@ -50,16 +51,16 @@ def test_tidy_maps_labels_and_cleans_text(records):
 
 
 def test_tables_have_the_documented_columns(records):
-    tables = data.split_tables(records, fraction=0.25, seed=1, classes=SENTIMENT)
-    assert set(tables) == set(data.SPLITS)
+    tables = preparation.split_tables(records, fraction=0.25, seed=1, classes=SENTIMENT)
+    assert set(tables) == set(preparation.SPLITS)
     for table in tables.values():
-        assert list(table.columns) == data.COLUMNS
+        assert list(table.columns) == preparation.COLUMNS
     assert len(tables["test"]) == 80 and len(tables["unsup"]) == 40
     assert len(tables["train"]) + len(tables["validation"]) == 80
 
 
 def test_validation_is_movie_disjoint_and_stratified(records):
-    tables = data.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)
+    tables = preparation.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)
     train, validation = tables["train"], tables["validation"]
     assert not set(train["movie"]) & set(validation["movie"])
     assert validation["label"].value_counts().to_dict() == {0: 10, 1: 10}
@@ -67,9 +68,9 @@ def test_validation_is_movie_disjoint_and_stratified(records):
 
 
 def test_split_is_seeded(records):
-    first = data.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)["validation"]
-    again = data.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)["validation"]
-    other = data.split_tables(records, fraction=0.25, seed=4, classes=SENTIMENT)["validation"]
+    first = preparation.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)["validation"]
+    again = preparation.split_tables(records, fraction=0.25, seed=3, classes=SENTIMENT)["validation"]
+    other = preparation.split_tables(records, fraction=0.25, seed=4, classes=SENTIMENT)["validation"]
     assert first.equals(again)
     assert not first.equals(other)
 
@@ -79,28 +80,28 @@ def test_reviews_without_movie_are_their_own_group():
         {"split": ["train"] * 4, "label": ["pos", "pos", "neg", "neg"], "id": [0, 1, 0, 1],
          "rating": [0] * 4, "movie": [""] * 4, "text": ["a", "b", "c", "d"]}
     )
-    tables = data.split_tables(data.tidy(records), fraction=0.5, seed=0, classes=SENTIMENT)
+    tables = preparation.split_tables(preparation.tidy(records), fraction=0.5, seed=0, classes=SENTIMENT)
     assert tables["validation"]["label"].value_counts().to_dict() == {0: 1, 1: 1}
 
 
 def test_too_small_a_fraction_is_an_error(records):
     with pytest.raises(TextclfError, match="no room for a single movie"):
-        data.split_tables(records, fraction=0.01, seed=0, classes=SENTIMENT)
+        preparation.split_tables(records, fraction=0.01, seed=0, classes=SENTIMENT)
 
 
 def test_limit_per_label_keeps_a_seeded_slice(records):
-    limited = data.limit_per_label(records, 7, seed=0)
+    limited = preparation.limit_per_label(records, 7, seed=0)
     assert limited.groupby(["split", "label"]).size().eq(7).all()
-    assert limited.equals(data.limit_per_label(records, 7, seed=0))
-    assert data.limit_per_label(records, None, seed=0) is records
+    assert limited.equals(preparation.limit_per_label(records, 7, seed=0))
+    assert preparation.limit_per_label(records, None, seed=0) is records
 
 
 def test_data_report_counts_duplicates_and_leaks(records):
     records.loc[(records["split"] == "test") & (records["id"] == 0), "text"] = "shared review"
     records.loc[(records["split"] == "train") & (records["id"].isin([0, 1])) & (records["label"] == 1), "text"] = "shared review"
     records.loc[(records["split"] == "test") & (records["id"] == 1), "text"] = " "
-    tables = data.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
-    report = data.data_report(tables, tasks.Binary(SENTIMENT), {})
+    tables = preparation.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
+    report = preparation.data_report(tables, tasks.Binary(SENTIMENT), {})
     assert report["counts"]["test"] == {"total": 80, "negative": 40, "positive": 40}
     assert report["counts"]["unsup"] == {"total": 40, "unlabelled": 40}
     assert report["duplicate_texts_in_train"] == 1
@@ -113,19 +114,19 @@ def test_data_report_counts_duplicates_and_leaks(records):
 
 def test_a_validation_split_that_breaks_stratification_is_refused(tiny_archive):
     """All positive train reviews under one movie: it cannot fit in validation, which would hold only negatives."""
-    records = data.tidy(fetch.records_from_archive(tiny_archive))
+    records = preparation.tidy(fetch.records_from_archive(tiny_archive))
     positive_train = (records["split"] == "train") & (records["label"] == 1)
     records.loc[positive_train, "movie"] = "tt9999999"
     with pytest.raises(TextclfError, match=r"not stratified: validation holds negative 100.0%, positive 0.0%, "
                                            r"the labelled train reviews negative 50.0%, positive 50.0%"):
-        data.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
+        preparation.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
 
 
 def test_a_validation_split_that_shares_movies_is_refused(records):
-    tables = data.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
+    tables = preparation.split_tables(records, fraction=0.25, seed=0, classes=SENTIMENT)
     leaked = tables["validation"].assign(movie=tables["train"]["movie"].iloc[0])
     with pytest.raises(TextclfError, match="validation shares 1 movie"):
-        data.check_validation_split(tables["train"], leaked, SENTIMENT)
+        preparation.check_validation_split(tables["train"], leaked, SENTIMENT)
 
 
 # The IMDB reader through prepare --------------------------------------------
@@ -181,14 +182,14 @@ def test_check_classes_present_names_the_split_and_the_class():
     with pytest.raises(TextclfError, match=r"data/x: the validation split has no example of class 'b', which has 2 "
                                            r"labelled row\(s\) in all \(3 rows in validation; add rows of it, change the "
                                            r"split fractions, or drop the class\)"):
-        data.check_classes_present(tables, task, "data/x")
+        preparation.check_classes_present(tables, task, "data/x")
     tables["validation"].loc[0, "label"] = [0, 1]
-    data.check_classes_present(tables, task, "data/x")
-    single = {split: pd.DataFrame({"label": [0, 1]}) for split in data.LABELLED_SPLITS}
-    data.check_classes_present(single, tasks.Binary(SENTIMENT), "data/x")
+    preparation.check_classes_present(tables, task, "data/x")
+    single = {split: pd.DataFrame({"label": [0, 1]}) for split in preparation.LABELLED_SPLITS}
+    preparation.check_classes_present(single, tasks.Binary(SENTIMENT), "data/x")
     single["test"] = pd.DataFrame({"label": [1, 1]})
     with pytest.raises(TextclfError, match="the test split has no example of class 'negative'"):
-        data.check_classes_present(single, tasks.Binary(SENTIMENT), "data/x")
+        preparation.check_classes_present(single, tasks.Binary(SENTIMENT), "data/x")
 
 
 # A multi-label dataset: counts and drops in the report ----------------------
@@ -201,8 +202,8 @@ def test_data_report_counts_each_label_and_what_the_reader_dropped(tmp_path):
                                  "seed": 42}}}
     task, tables, dropped = prepared(params)
     assert dropped == {"shifted_columns": 1, "duplicate_id": 1, "placeholder_overview": 1}
-    assert set(tables) == set(data.LABELLED_SPLITS)  # no unsup split
-    report = data.data_report(tables, task, dropped)
+    assert set(tables) == set(preparation.LABELLED_SPLITS)  # no unsup split
+    report = preparation.data_report(tables, task, dropped)
     assert report["dropped"] == dropped
     for split, table in tables.items():
         counts = report["counts"][split]
@@ -220,8 +221,8 @@ def test_data_report_counts_each_label_and_what_the_reader_dropped(tmp_path):
 def test_every_dataset_of_the_project_params_checks_out():
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
     for name, block in params["datasets"].items():
-        settings = data.checked_dataset(block, name)
-        assert settings == data.checked_dataset(block, name) and settings["task"] == block["task"]
+        settings = preparation.checked_dataset(block, name)
+        assert settings == preparation.checked_dataset(block, name) and settings["task"] == block["task"]
 
 
 @pytest.mark.parametrize(
@@ -241,21 +242,21 @@ def test_every_dataset_of_the_project_params_checks_out():
 )
 def test_checked_dataset_errors_name_the_key(settings, message, tmp_path):
     with pytest.raises(TextclfError, match=message):
-        data.checked_dataset(imdb_params(tmp_path, **settings)["datasets"]["d"], "d")
+        preparation.checked_dataset(imdb_params(tmp_path, **settings)["datasets"]["d"], "d")
 
 
 def test_checked_dataset_fills_in_defaults_and_names_what_has_none(tmp_path):
     block = {"reader": "imdb", "path": str(tmp_path), "classes": SENTIMENT}
-    assert data.checked_dataset(block, "d") == block | {
+    assert preparation.checked_dataset(block, "d") == block | {
         "task": None, "threshold": 0.5, "seed": 42, "label": "sentiment", "validation_fraction": 0.2,
         "limit_per_label": None, "default_models": True, "name": "d"}
     with pytest.raises(TextclfError, match="datasets.d: missing key 'classes'"):
-        data.checked_dataset({"reader": "movies_metadata", "path": str(tmp_path)}, "d")
+        preparation.checked_dataset({"reader": "movies_metadata", "path": str(tmp_path)}, "d")
 
 
 def test_checked_dataset_reports_every_problem_at_once_one_line_each():
     with pytest.raises(TextclfError) as raised:
-        data.checked_dataset({"text_colum": "body", "seed": -1, "encoding": "klingon"}, "mine")
+        preparation.checked_dataset({"text_colum": "body", "seed": -1, "encoding": "klingon"}, "mine")
     assert str(raised.value).splitlines() == [
         "params.yaml: datasets.mine: missing key 'path'",
         "params.yaml: datasets.mine.seed must be an integer >= 0, got -1",
@@ -268,9 +269,9 @@ def test_checked_dataset_reports_every_problem_at_once_one_line_each():
 
 def test_a_label_delimiter_may_be_a_space():
     block = {"path": "x.csv", "text_column": "t", "label_column": "l", "label_delimiter": " "}
-    assert data.checked_dataset(block, "d")["label_delimiter"] == " "
+    assert preparation.checked_dataset(block, "d")["label_delimiter"] == " "
     with pytest.raises(TextclfError, match="label_delimiter must be a string of one or more characters, got ''"):
-        data.checked_dataset(block | {"label_delimiter": ""}, "d")
+        preparation.checked_dataset(block | {"label_delimiter": ""}, "d")
 
 
 # A user's own table: three keys, the rest read from the data ---------------------
@@ -291,7 +292,7 @@ def write_csv(path, labels, texts=None):
     (["10", "2", "1"] * 10, "multi_class", ["1", "2", "10"]),  # whole numbers in their order, not as text
 ])
 def test_the_task_and_classes_are_read_from_the_labels(tmp_path, labels, task, classes):
-    tables, _, settled = data.prepare(data.checked_dataset(table_block(write_csv(tmp_path / "d.csv", labels)), "d"))
+    tables, _, settled = preparation.prepare(preparation.checked_dataset(table_block(write_csv(tmp_path / "d.csv", labels)), "d"))
     assert settled.name == task and settled.classes == classes
     # Per class: round(10 * 0.2) test rows and round(10 * 0.1) validation rows.
     per_class = {"train": 7, "validation": 1, "test": 2}
@@ -301,34 +302,34 @@ def test_the_task_and_classes_are_read_from_the_labels(tmp_path, labels, task, c
 
 def test_stated_classes_fix_the_order_and_are_checked(tmp_path):
     path = write_csv(tmp_path / "d.csv", ["yes", "no"] * 10)
-    _, _, task = data.prepare(data.checked_dataset(table_block(path, classes=["yes", "no"]), "d"))
+    _, _, task = preparation.prepare(preparation.checked_dataset(table_block(path, classes=["yes", "no"]), "d"))
     assert task.classes == ["yes", "no"]
     with pytest.raises(TextclfError, match="label 'no' is not one of the configured classes \\(yes, maybe\\)"):
-        data.prepare(data.checked_dataset(table_block(path, classes=["yes", "maybe"]), "d"))
+        preparation.prepare(preparation.checked_dataset(table_block(path, classes=["yes", "maybe"]), "d"))
 
 
 def test_one_class_is_not_a_task(tmp_path):
     path = write_csv(tmp_path / "d.csv", ["spam"] * 10)
     with pytest.raises(TextclfError, match="datasets.d: 1 class found \\('spam'\\): a task needs at least two classes"):
-        data.prepare(data.checked_dataset(table_block(path), "d"))
+        preparation.prepare(preparation.checked_dataset(table_block(path), "d"))
     with pytest.raises(TextclfError, match="a binary task needs exactly two classes"):
-        data.prepare(data.checked_dataset(table_block(write_csv(tmp_path / "e.csv", ["a", "b", "c"] * 5), task="binary"), "e"))
+        preparation.prepare(preparation.checked_dataset(table_block(write_csv(tmp_path / "e.csv", ["a", "b", "c"] * 5), task="binary"), "e"))
 
 
 def test_several_labels_in_a_single_label_cell_are_an_error_naming_the_line(tmp_path):
     path = write_csv(tmp_path / "d.csv", ["billing", "bugs", "billing|bugs"] * 5)
     with pytest.raises(TextclfError, match=f"{path}: line 4: column 'label' holds 2 labels \\(billing, bugs\\); a "
                                            "multi_class dataset takes one a row"):
-        data.prepare(data.checked_dataset(table_block(path, label_delimiter="|", task="multi_class"), "d"))
-    _, _, task = data.prepare(data.checked_dataset(table_block(path, label_delimiter="|"), "d"))
+        preparation.prepare(preparation.checked_dataset(table_block(path, label_delimiter="|", task="multi_class"), "d"))
+    _, _, task = preparation.prepare(preparation.checked_dataset(table_block(path, label_delimiter="|"), "d"))
     assert task.name == "multi_label" and task.classes == ["billing", "bugs"]
 
 
 def test_a_rare_class_lands_in_every_split(tmp_path):
     path = write_csv(tmp_path / "d.csv", ["rare"] * 4 + ["common"] * 96)
-    tables, _, task = data.prepare(data.checked_dataset(table_block(path), "d"))
+    tables, _, task = preparation.prepare(preparation.checked_dataset(table_block(path), "d"))
     rare = task.classes.index("rare")
-    assert [int((tables[split]["label"] == rare).sum()) for split in data.LABELLED_SPLITS] == [2, 1, 1]
+    assert [int((tables[split]["label"] == rare).sum()) for split in preparation.LABELLED_SPLITS] == [2, 1, 1]
 
 
 def test_a_class_missing_from_a_given_split_says_to_mark_rows_of_it(tmp_path):
@@ -338,4 +339,4 @@ def test_a_class_missing_from_a_given_split_says_to_mark_rows_of_it(tmp_path):
     path.write_text("text,label,part\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(TextclfError, match="the test split has no example of class 'yes', which has 10 labelled row\\(s\\) in all "
                                            "\\(2 rows in test; mark rows of it as test in column 'part', or drop the class\\)"):
-        data.prepare(data.checked_dataset(table_block(path, split_column="part"), "d"))
+        preparation.prepare(preparation.checked_dataset(table_block(path, split_column="part"), "d"))

@@ -17,9 +17,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from textclf import datasets
-from textclf.datasets import check_labels, read_movies_metadata, read_table, split_rows, strata, stratified_split_rows
-from textclf.errors import TextclfError
+from textclf.core.errors import TextclfError
+from textclf.data import labelled_files
+from textclf.data.labelled_files import (
+    check_labels,
+    read_movies_metadata,
+    read_table,
+    split_rows,
+    strata,
+    stratified_split_rows,
+)
 
 GENRES = ["Comedy", "Thriller", "Romance", "Action", "Horror", "Crime", "Documentary", "Adventure", "Science Fiction"]
 # The 24 columns of movies_metadata.csv, in its order.
@@ -86,7 +93,7 @@ def messy_movies(tmp_path: Path) -> Path:
 
 def test_movies_keep_described_movies_with_a_listed_genre(messy_movies: Path):
     rows = read_movies_metadata(messy_movies, GENRES)
-    assert isinstance(rows, datasets.Rows) and rows.location == "line"
+    assert isinstance(rows, labelled_files.Rows) and rows.location == "line"
     assert rows.frame.columns.tolist() == ["line", "text", "labels", "split"]
     assert rows.frame["line"].tolist() == [2, 3, 18]
     assert rows.frame["text"].tolist() == [

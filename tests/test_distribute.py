@@ -10,14 +10,20 @@ import sys
 
 import numpy as np
 import pytest
-
-from textclf import distribute, models, training
-from textclf.errors import TextclfError
-from textclf.tf_runtime import keras, seed_everything
-
 from conftest import archive_members, make_project, write_archive
 from test_models import BINARY, HPARAMS, WIDTH, separable_data
-from test_stages import assert_one_line_error, edit_params, environment, run_stage_here, run_steps
+from test_stages import (
+    assert_one_line_error,
+    edit_params,
+    environment,
+    run_stage_here,
+    run_steps,
+)
+
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import keras, seed_everything
+from textclf.models import zoo
+from textclf.training import distribute, fitting
 
 WORKER_TIMEOUT = 600  # seconds; a worker whose peer died waits for it, so a broken cluster fails instead of hanging
 
@@ -79,8 +85,8 @@ def test_two_workers_train_the_model_one_process_trains(vectorized, tmp_path):
     # Only the chief wrote outputs, and its model is the single process's, up to float summation order.
     assert files_of(workers[1]) == files_of(vectorized)
     assert json.loads((workers[0] / "metrics/timings/imdb/bow_mean.json").read_text())["replicas"] == 2
-    chief = training.load_model(workers[0] / "models/bow_mean/model.keras")
-    alone = training.load_model(single / "models/bow_mean/model.keras")
+    chief = fitting.load_model(workers[0] / "models/bow_mean/model.keras")
+    alone = fitting.load_model(single / "models/bow_mean/model.keras")
     for distributed, single_process in zip(chief.get_weights(), alone.get_weights()):
         np.testing.assert_allclose(distributed, single_process, atol=1e-5)
 
@@ -128,12 +134,12 @@ def test_mixed_precision_computes_in_16_bits_and_keeps_float32_logits():
     try:
         strategy = distribute.start({"distribution": "default", "precision": "mixed_bfloat16"})
         seed_everything(0)
-        model, rows, _ = training.train_model(models.model_spec("bow_mean"), hparams, WIDTH, ({"tokens": tokens}, labels),
+        model, rows, _ = fitting.train_model(zoo.model_spec("bow_mean"), hparams, WIDTH, ({"tokens": tokens}, labels),
                                               ({"tokens": tokens}, labels), BINARY, strategy=strategy)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     hidden = model.get_layer(index=2)
     assert hidden.compute_dtype == "bfloat16" and hidden.dtype == "float32"
     assert model.get_layer("logit").compute_dtype == "float32"
-    logits = training.predict_logits(model, {"tokens": tokens}, labels, WIDTH)
+    logits = fitting.predict_logits(model, {"tokens": tokens}, labels, WIDTH)
     assert logits.dtype == np.float32 and rows[-1]["val_accuracy"] > 0.9

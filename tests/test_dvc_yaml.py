@@ -1,4 +1,4 @@
-"""dvc.yaml is what textclf.layout renders from params.yaml, and the rendering keeps the promises a cache rests on.
+"""dvc.yaml is what textclf.pipeline.layout renders from params.yaml, and the rendering keeps the promises a cache rests on.
 
 Each stage's code deps are exactly the project files its script runs: the
 script and every ``src/textclf`` module it imports, directly or through other
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT
-from textclf import layout
+
+from textclf.pipeline import layout
 
 SOURCES = Path("src") / "textclf"
 root = PROJECT_ROOT
@@ -62,10 +62,14 @@ def imported_files(path: Path) -> set[Path]:
             names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
         for name in names:
             parts = name.split(".")
-            if parts[0] == "textclf":
-                file = SOURCES.joinpath(*parts[1:]).with_suffix(".py") if parts[1:] else SOURCES / "__init__.py"
+            if parts[0] != "textclf":
+                continue
+            # textclf.a.b runs textclf/__init__.py, textclf/a/__init__.py and textclf/a/b.py
+            for end in range(1, len(parts) + 1):
+                path = SOURCES.joinpath(*parts[1:end])
+                file = path / "__init__.py" if (root / path).is_dir() else path.with_suffix(".py")
                 if (root / file).is_file():
-                    found |= {file, SOURCES / "__init__.py"}
+                    found.add(file)
     return found
 
 
@@ -85,7 +89,7 @@ def stage_bodies(pipeline: dict) -> dict[str, dict]:
 def test_code_deps_are_exactly_the_import_closure(pipeline):
     for name, body in stage_bodies(pipeline).items():
         words = body["cmd"].split()
-        script = Path(next(word for word in words if word.endswith(".py"))) if name != "pipeline" else SOURCES / "layout.py"
+        script = Path(next(word for word in words if word.endswith(".py"))) if name != "pipeline" else SOURCES / "pipeline" / "layout.py"
         listed = {Path(dep) for dep in body.get("deps", []) if str(dep).endswith(".py")}
         needed = import_closure(script)
         assert listed == needed, (f"dvc.yaml stage '{name}': missing code deps {sorted(map(str, needed - listed))}, "
@@ -94,9 +98,10 @@ def test_code_deps_are_exactly_the_import_closure(pipeline):
 
 def test_the_closure_follows_imports_through_modules_and_functions():
     closure = set(map(Path, layout.code_deps("stages/evaluate.py")))
-    assert {SOURCES / "__init__.py", SOURCES / "training.py", SOURCES / "metrics.py", SOURCES / "tf_runtime.py",
-            SOURCES / "errors.py"} <= closure  # metrics via training
-    assert SOURCES / "report.py" not in closure
+    assert {SOURCES / "__init__.py", SOURCES / "training" / "__init__.py", SOURCES / "training" / "fitting.py",
+            SOURCES / "tasks" / "__init__.py", SOURCES / "tasks" / "metrics.py", SOURCES / "core" / "tf_runtime.py",
+            SOURCES / "core" / "errors.py"} <= closure  # metrics via the task, a package's __init__ with its modules
+    assert SOURCES / "reporting" / "report.py" not in closure
 
 
 def test_every_model_and_dataset_has_its_stages_metrics_and_charts(project_layout, pipeline):
@@ -131,7 +136,10 @@ def test_a_leaderboard_depends_on_its_own_datasets_models_only(pipeline):
 
 def test_every_per_model_chart_draws_a_file_evaluate_writes_for_its_task(tmp_path, project_layout, pipeline):
     """A chart of a file the task never writes (a confusion matrix of a multi-label model, say) stays empty."""
-    from textclf import plots, tasks  # imports TensorFlow: here only, so the rest of this file stays fast
+    from textclf import tasks
+    from textclf.reporting import (
+        plots,  # imports TensorFlow: here only, so the rest of this file stays fast
+    )
 
     written = {}
     for task_name, task in {"binary": tasks.Binary(["a", "b"]), "multi_class": tasks.MultiClass(["a", "b", "c"]),

@@ -2,12 +2,23 @@
 
 import numpy as np
 import pytest
+from test_serving import (
+    BINARY,
+    GENRE_LABELS,
+    GENRE_NEW,
+    GENRE_TRAIN,
+    GENRES,
+    LABELS,
+    NEW,
+    TRAIN,
+    exported,
+)
 
-from textclf import ensembles, serving, tasks
-from textclf.errors import TextclfError
-from textclf.tf_runtime import seed_everything, tf
-
-from test_serving import BINARY, GENRE_LABELS, GENRE_NEW, GENRE_TRAIN, GENRES, LABELS, NEW, TRAIN, exported
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import seed_everything, tf
+from textclf.models import ensembles
+from textclf.serving import exports
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +54,7 @@ def test_member_logits_give_back_each_members_probabilities(case):
     assert logits.shape == (len(texts), len(paths) * task.units) and np.isfinite(logits).all()
     for i, path in enumerate(paths):
         own = logits[:, i * task.units : (i + 1) * task.units]
-        np.testing.assert_allclose(task.tf_probabilities(tf.constant(own)).numpy(), serving.Predictor(path)(texts), atol=1e-5)
+        np.testing.assert_allclose(task.tf_probabilities(tf.constant(own)).numpy(), exports.Predictor(path)(texts), atol=1e-5)
 
 
 def test_fitted_ensemble_exports_and_reloads_with_identical_predictions(case):
@@ -55,7 +66,7 @@ def test_fitted_ensemble_exports_and_reloads_with_identical_predictions(case):
     ensemble.combiner = combiner
     ensembles.export(ensemble, directory / "ensemble")
 
-    predictor = serving.Predictor(directory / "ensemble")  # plain tf.saved_model.load underneath
+    predictor = exports.Predictor(directory / "ensemble")  # plain tf.saved_model.load underneath
     assert predictor.task.name == task.name and predictor.task.classes == task.classes
     expected = task.probabilities(combiner.predict(ensembles.member_logits(ensemble, new), verbose=0))
     np.testing.assert_allclose(predictor(new), expected, atol=1e-5)

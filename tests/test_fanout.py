@@ -10,11 +10,11 @@ import sys
 
 import pytest
 import yaml
+from conftest import PROJECT_ROOT
 from dvc.repo import Repo
 
-from conftest import PROJECT_ROOT
-from textclf import fanout
-from textclf.errors import TextclfError
+from textclf.core.errors import TextclfError
+from textclf.pipeline import fanout
 
 
 def project_plan(tmp_path):
@@ -114,7 +114,7 @@ DVC_YAML = {"stages": {
 
 
 def fanout_cli(project, *args):
-    result = subprocess.run([sys.executable, "-m", "textclf.fanout", "--project", str(project), *args],
+    result = subprocess.run([sys.executable, "-m", "textclf.pipeline.fanout", "--project", str(project), *args],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return result.stdout

@@ -1,10 +1,10 @@
 import hashlib
 
 import pytest
-
 from conftest import archive_members, write_archive, write_movies_metadata
-from textclf import fetch
-from textclf.errors import TextclfError
+
+from textclf.core.errors import TextclfError
+from textclf.data import fetch
 
 
 def test_archive_records_carry_split_label_id_rating_and_movie(tiny_archive):

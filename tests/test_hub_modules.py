@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow_hub as hub
 
-from textclf import hub_modules
-from textclf.errors import TextclfError
-from textclf.tf_runtime import keras, seed_everything, tf
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import keras, seed_everything, tf
+from textclf.models import hub_modules
 
 TEXTS = ["Great movie, great cast!<br />Loved it.", "Awful, boring movie.", "great fun and great acting", "boring plot, awful acting"] * 10
 
@@ -123,8 +123,8 @@ def test_nearest_neighbours_report():
 
 def test_loading_a_module_does_not_import_keras_3(tiny_module):
     # TF Hub's KerasLayer probes standalone Keras 2 first; with Keras 3 installed that probe alone costs seconds.
-    probe = ("import sys; from textclf import models; "
-             f"models.build_hub_dnn({{'handle': {tiny_module!r}, 'trainable': False, 'hidden_units': [2]}}, 0, 1); "
+    probe = ("import sys; from textclf.models import zoo; "
+             f"zoo.build_hub_dnn({{'handle': {tiny_module!r}, 'trainable': False, 'hidden_units': [2]}}, 0, 1); "
              "print('keras' in sys.modules, 'tf_keras' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["False", "True"]

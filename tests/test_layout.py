@@ -1,11 +1,11 @@
-"""params.yaml -> the pipeline's datasets, feature sets and models (textclf.layout), checked before any stage runs."""
+"""params.yaml -> the pipeline's datasets, feature sets and models (textclf.pipeline.layout), checked before any stage runs."""
 
 from __future__ import annotations
 
 import pytest
 
-from textclf import layout
-from textclf.errors import TextclfError
+from textclf.core.errors import TextclfError
+from textclf.pipeline import layout
 
 MINE = {"path": "data/mine.csv", "text_column": "text", "label_column": "label"}
 

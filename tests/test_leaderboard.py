@@ -3,8 +3,11 @@ import os
 
 import pytest
 
-from textclf import layout, leaderboard, predict, tasks
-from textclf.errors import TextclfError
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.pipeline import layout
+from textclf.reporting import leaderboard
+from textclf.serving import predict
 
 BINARY = tasks.Binary(["negative", "positive"])
 RATINGS = tasks.MultiClass([1, 2, 3])
@@ -12,7 +15,7 @@ GENRES = tasks.MultiLabel(["Comedy", "Drama"], threshold=0.5)
 
 
 def write_model_files(root, name, **evaluation):
-    """The files a model's train and evaluate stages write, where textclf.layout puts them (dataset "d")."""
+    """The files a model's train and evaluate stages write, where textclf.pipeline.layout puts them (dataset "d")."""
     (root / layout.train_log("d", name)).mkdir(parents=True)
     (root / layout.timing("d", name)).parent.mkdir(parents=True, exist_ok=True)
     (root / layout.evaluation("d", name)).write_text(json.dumps(evaluation))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from textclf import metrics
+from textclf.tasks import metrics
 
 
 def brute_force_auc(labels, scores):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import PROJECT_ROOT
-from textclf import cli, layout
+
+from textclf import cli
+from textclf.pipeline import layout
 
 PARAMS = """\
 # my project

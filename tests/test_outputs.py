@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from textclf.outputs import staged_outputs, temporary_path, write_json
+from textclf.core.outputs import staged_outputs, temporary_path, write_json
 
 
 def test_outputs_appear_only_on_success(tmp_path):
@@ -70,8 +70,8 @@ def test_an_interrupt_that_was_swallowed_still_stops_the_stage(tmp_path):
     """A KeyboardInterrupt raised inside __del__ is only printed by Python; the stage must still not finish."""
     program = textwrap.dedent(f"""
         import os, signal
-        from textclf.errors import run_stage
-        from textclf.outputs import staged_outputs
+        from textclf.core.errors import run_stage
+        from textclf.core.outputs import staged_outputs
 
         class Stream:
             def __del__(self):
@@ -92,7 +92,7 @@ def test_an_interrupt_that_was_swallowed_still_stops_the_stage(tmp_path):
 
 
 def test_an_unexpected_exception_is_one_line_with_a_pointer_to_the_traceback():
-    program = "from textclf.errors import run_stage\nrun_stage(lambda: {}['missing'])"
+    program = "from textclf.core.errors import run_stage\nrun_stage(lambda: {}['missing'])"
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
@@ -103,14 +103,14 @@ def test_an_unexpected_exception_is_one_line_with_a_pointer_to_the_traceback():
 
 
 def test_each_problem_is_one_error_line_with_control_characters_as_escapes():
-    program = ("from textclf.errors import run_stage\nfrom textclf.errors import TextclfError\n"
+    program = ("from textclf.core.errors import run_stage\nfrom textclf.core.errors import TextclfError\n"
                "def main():\n    raise TextclfError('bad file name a\\x1b]0;x\\x07b\\nsecond line')\nrun_stage(main)")
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert result.stderr.splitlines() == ["error: bad file name a\\x1b]0;x\\x07b", "error: second line"]
 
 
 def test_a_full_disk_is_one_error_line_not_a_bug_report(tmp_path):
-    program = ("import errno\nfrom textclf.errors import run_stage\nfrom textclf.outputs import staged_outputs\n"
+    program = ("import errno\nfrom textclf.core.errors import run_stage\nfrom textclf.core.outputs import staged_outputs\n"
                "def main():\n    with staged_outputs('out.json') as (tmp,):\n"
                "        tmp.write_text('half')\n"
                "        raise OSError(errno.ENOSPC, 'No space left on device', str(tmp))\nrun_stage(main)")

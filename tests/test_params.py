@@ -1,7 +1,8 @@
 import pytest
 
-from textclf import params as p
-from textclf.errors import TextclfError
+from textclf.core import params as p
+from textclf.core.errors import TextclfError
+
 
 def test_read_params_errors(tmp_path):
     with pytest.raises(TextclfError, match="file not found"):

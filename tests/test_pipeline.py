@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import archive_members, make_project, write_archive, write_params
+
 from textclf import cli
 
 pytestmark = pytest.mark.slow
@@ -190,7 +190,7 @@ def test_forced_rerun_reproduces_every_byte(built):
 
 def test_restyling_a_chart_redraws_it_and_retrains_nothing(built):
     project, _ = built
-    plots_module = project / "src/textclf/plots.py"
+    plots_module = project / "src/textclf/reporting/plots.py"
     original = plots_module.read_text()
     plots_module.write_text(original + "\n# a restyled chart\n")
     try:

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from textclf import plots, tasks
+from textclf import tasks
+from textclf.reporting import plots
 
 ROWS = [{"epoch": epoch, "loss": 1 / epoch, "accuracy": 1 - 0.5 / epoch, "val_loss": 1.1 / epoch,
          "val_accuracy": 0.9 - 0.4 / epoch} for epoch in (1, 2, 3)]

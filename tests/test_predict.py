@@ -6,8 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from textclf import predict, tasks
-from textclf.errors import TextclfError
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.serving import predict
 
 
 def test_command_line_texts_are_numbered_and_empty_ones_skipped():

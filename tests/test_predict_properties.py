@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from textclf import predict, tasks
-from textclf.errors import TextclfError
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.serving import predict
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # A JSON value of any type, nested a little.

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from textclf import report
-from textclf.errors import TextclfError
+from textclf.core.errors import TextclfError
+from textclf.reporting import report
 
 
 def vega(rows):

@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 import yaml
 
-from textclf import schema
-from textclf.errors import TextclfError
+from textclf.core import schema
+from textclf.core.errors import TextclfError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,9 +92,9 @@ def test_classes_are_checked_item_by_item():
 def test_the_json_schema_file_is_what_the_schema_renders_and_check_says_when_it_is_not(tmp_path):
     assert (ROOT / schema.JSON_SCHEMA).read_text(encoding="utf-8") == schema.render_json_schema()
     (tmp_path / schema.JSON_SCHEMA).write_text("{}\n", encoding="utf-8")
-    check = [sys.executable, "-m", "textclf.schema", "--check"]
+    check = [sys.executable, "-m", "textclf.core.schema", "--check"]
     assert subprocess.run(check, cwd=tmp_path, capture_output=True).returncode == 1
-    assert subprocess.run([sys.executable, "-m", "textclf.schema"], cwd=tmp_path, capture_output=True).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "textclf.core.schema"], cwd=tmp_path, capture_output=True).returncode == 0
     assert subprocess.run(check, cwd=tmp_path, capture_output=True).returncode == 0
     assert (ROOT / "params.yaml").read_text(encoding="utf-8").startswith("# yaml-language-server: $schema=params.schema.json\n")
 

@@ -3,14 +3,17 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from textclf import models, self_training, serving, tables, training, vectorizing
-from textclf.errors import TextclfError
-from textclf.tf_runtime import seed_everything
-
 from test_ensembles import CASES
 from test_models import HPARAMS
 from test_serving import SETTINGS, exported
+
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import seed_everything
+from textclf.data import tables
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.serving import exports
+from textclf.training import fitting, self_training
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +44,7 @@ def test_the_unlabelled_texts_get_the_teachers_decisions_encoded_as_the_students
                                                    task, directory / "labelled", shard_size=7)
     arrays, labels = vectorizing.load_split(directory / "labelled", "pseudo_labelled")
     assert labelled.count == len(texts) - third and len(labelled.shards) == -(-labelled.count // 7)
-    teacher = serving.Predictor(directory / "teacher")
+    teacher = exports.Predictor(directory / "teacher")
     np.testing.assert_array_equal(labels, task.pseudo_labels(teacher(texts[third:])))
     expected = KIND.encode(vectorizer, texts[third:])
     assert all(np.array_equal(arrays[key], expected[key]) for key in expected)
@@ -54,16 +57,16 @@ def test_a_student_trained_on_train_and_pseudo_labels_learns_the_task_and_export
     combined = self_training.interleaved(vectorizing.open_split(directory / "features", "train"), labelled)
     assert combined.count == len(texts)
     seed_everything(0)
-    student, rows, _ = training.train_model(models.model_spec("ngram"), STUDENT, width, combined,
+    student, rows, _ = fitting.train_model(zoo.model_spec("ngram"), STUDENT, width, combined,
                                             (KIND.encode(vectorizer, texts), labels), task)
     assert rows[-1]["loss"] < rows[0]["loss"]
-    logits = training.predict_logits(student, KIND.encode(vectorizer, texts), labels, width)
+    logits = fitting.predict_logits(student, KIND.encode(vectorizer, texts), labels, width)
     report = task.report(labels, logits)
     assert report[task.main_metric] > 0.9  # the teacher learnt these texts, so the pseudo-labels are right
-    wrapped = serving.EndToEndModel(student, KIND, vectorizer, task)
-    serving.export(wrapped, tmp_path / "student")
-    np.testing.assert_allclose(serving.Predictor(tmp_path / "student")(new),
-                               task.probabilities(training.predict_logits(student, KIND.encode(vectorizer, new),
+    wrapped = exports.EndToEndModel(student, KIND, vectorizer, task)
+    exports.export(wrapped, tmp_path / "student")
+    np.testing.assert_allclose(exports.Predictor(tmp_path / "student")(new),
+                               task.probabilities(fitting.predict_logits(student, KIND.encode(vectorizer, new),
                                                                           np.zeros(len(new), np.int32), width)), atol=1e-5)
 
 

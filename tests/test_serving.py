@@ -3,12 +3,15 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from textclf import models, serving, tasks, training, vectorizing
-from textclf.errors import TextclfError
-from textclf.tf_runtime import seed_everything
-
 from test_models import HPARAMS
+
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import seed_everything
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.serving import exports
+from textclf.training import fitting
 
 pytestmark = pytest.mark.slow
 
@@ -34,13 +37,13 @@ SETTINGS = {
 def trained(architecture, task=BINARY, texts=TRAIN, labels=LABELS):
     """A real model of ``architecture`` trained on ``texts`` for ``task``: (model, feature settings, vocabulary, width)."""
     seed_everything(0)
-    spec = models.model_spec(architecture)
+    spec = zoo.model_spec(architecture)
     kind, settings = vectorizing.KINDS[spec.features], SETTINGS[spec.features]
     vocabulary = kind.fit(settings, texts)
     arrays = kind.encode(kind.vectorizer(settings, vocabulary), texts)
     width = vectorizing.vocabulary_size(vocabulary, spec.features)
     hparams = HPARAMS[architecture] | {"seed": 0, "batch_size": 8, "epochs": 3, "learning_rate": 0.05, "patience": 3}
-    model, _, _ = training.train_model(spec, hparams, width, (arrays, labels), (arrays, labels), task, vocabulary=vocabulary)
+    model, _, _ = fitting.train_model(spec, hparams, width, (arrays, labels), (arrays, labels), task, vocabulary=vocabulary)
     return model, settings, vocabulary, width
 
 
@@ -48,9 +51,9 @@ def exported(architecture, task, texts, labels, path):
     """Train, wrap and export; the model, its wrapper, its width and the loaded Predictor."""
     model, settings, vocabulary, width = trained(architecture, task, texts, labels)
     kind = vectorizing.KINDS[settings["kind"]]
-    wrapped = serving.EndToEndModel(model, kind, kind.vectorizer(settings, vocabulary), task)
-    serving.export(wrapped, path)
-    return model, wrapped, width, serving.Predictor(path)  # plain tf.saved_model.load underneath
+    wrapped = exports.EndToEndModel(model, kind, kind.vectorizer(settings, vocabulary), task)
+    exports.export(wrapped, path)
+    return model, wrapped, width, exports.Predictor(path)  # plain tf.saved_model.load underneath
 
 
 CASES = {
@@ -87,7 +90,7 @@ def test_export_predicts_what_the_trained_model_predicts(case, export_of):
     got = predictor(new)
     assert got.dtype == np.float32 and got.shape == (len(new), len(task.classes))
     arrays = wrapped.kind.encode(wrapped.vectorizer, new)
-    expected = task.probabilities(training.predict_logits(model, arrays, np.zeros(len(new), np.int32), width))
+    expected = task.probabilities(fitting.predict_logits(model, arrays, np.zeros(len(new), np.int32), width))
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert predictor([]).shape == (0, len(task.classes))
 
@@ -133,7 +136,7 @@ def test_an_export_holds_its_signature_not_the_keras_layers_own_traces(export_of
 
 def test_loading_something_that_is_not_an_export_fails_clearly(tmp_path):
     with pytest.raises(TextclfError, match="no exported model"):
-        serving.Predictor(tmp_path)
+        exports.Predictor(tmp_path)
     (tmp_path / "saved_model.pb").write_bytes(b"not a protobuf")
     with pytest.raises(TextclfError, match="cannot load the exported model"):
-        serving.Predictor(tmp_path)
+        exports.Predictor(tmp_path)

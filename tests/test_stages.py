@@ -26,8 +26,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
-from conftest import archive_members, make_project, render_pipeline, write_archive, write_movies_metadata
+from conftest import (
+    archive_members,
+    make_project,
+    render_pipeline,
+    write_archive,
+    write_movies_metadata,
+)
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -125,7 +130,7 @@ def project(tmp_path_factory):
 
 
 def test_fit_unlabelled_counts_the_unsup_reviews_into_the_vocabulary(project):
-    from textclf import vectorizing
+    from textclf.features import vectorizing
 
     run_steps(project, ("vectorize", "ngrams_1to3_unlabelled"))
     block = yaml.safe_load((project / "params.yaml").read_text())["features"]["ngrams_1to3_unlabelled"]

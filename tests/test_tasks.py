@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from textclf import models, tasks, training, vectorizing
-from textclf.errors import TextclfError
-from textclf.tf_runtime import keras, seed_everything, tf
-
+from textclf import tasks
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import keras, seed_everything, tf
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.training import fitting
 
 BINARY = tasks.Binary(["negative", "positive"])
 RATINGS = tasks.MultiClass([1, 2, 10])  # numeric class names: the report adds a mean absolute error
@@ -357,15 +359,15 @@ LEARNT = {"binary": ("accuracy", 0.95), "multi_class": ("macro_f1", 0.9), "multi
 @pytest.mark.parametrize("name", sorted(CUE_TASKS))
 def test_each_tasks_loss_teaches_a_real_model(name, architecture):
     seed_everything(0)
-    task, spec = CUE_TASKS[name], models.MODELS[architecture]
+    task, spec = CUE_TASKS[name], zoo.MODELS[architecture]
     train_texts, train_labels = cue_texts(task, 96, seed=1)
     test_texts, test_labels = cue_texts(task, 48, seed=2)
     (train, test), width = encoded(spec.features, train_texts, test_texts)
     hparams = LEARNING[architecture] | {"seed": 0, "batch_size": 16, "patience": 30}
-    model, rows, _ = training.train_model(spec, hparams, width, (train, train_labels), (test, test_labels), task)
+    model, rows, _ = fitting.train_model(spec, hparams, width, (train, train_labels), (test, test_labels), task)
     assert model.output_shape == (None, task.units)
     assert rows[-1]["loss"] < rows[0]["loss"]
-    assert training.predict_logits(model, test, test_labels, width).shape == (48, task.units)
-    report = training.evaluate(model, test, test_labels, width, task)
+    assert fitting.predict_logits(model, test, test_labels, width).shape == (48, task.units)
+    report = fitting.evaluate(model, test, test_labels, width, task)
     metric, floor = LEARNT[name]
     assert report[metric] >= floor, report

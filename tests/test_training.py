@@ -3,12 +3,22 @@ import json
 
 import numpy as np
 import pytest
+from test_models import (
+    BINARY,
+    HPARAMS,
+    THREE_CLASSES,
+    THREE_LABELS,
+    WIDTH,
+    as_features,
+    multi_label_data,
+    separable_data,
+)
 
-from textclf import models, training, vectorizing
-from textclf.errors import TextclfError
-from textclf.tf_runtime import seed_everything
-
-from test_models import BINARY, HPARAMS, THREE_CLASSES, THREE_LABELS, WIDTH, as_features, multi_label_data, separable_data
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import seed_everything
+from textclf.features import vectorizing
+from textclf.models import zoo
+from textclf.training import fitting
 
 
 def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
@@ -17,20 +27,20 @@ def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
     hparams = HPARAMS["bow_mean"] | {"seed": 0, "batch_size": 32, "epochs": 3, "learning_rate": 0.05, "patience": 5}
     logged_before_the_end = []
 
-    class Watcher(training.keras.callbacks.Callback):  # what `dvc plots show` would see during the run
+    class Watcher(fitting.keras.callbacks.Callback):  # what `dvc plots show` would see during the run
         def on_epoch_end(self, epoch, logs=None):
             logged_before_the_end.append((tmp_path / "live/plots/metrics/eval/loss.tsv").read_text().count("\n"))
 
     live_dir = tmp_path / "live"
-    _, rows, best_epoch = training.train_model(
-        models.model_spec("bow_mean"), hparams, WIDTH, ({"tokens": tokens}, labels), ({"tokens": tokens}, labels), BINARY,
-        callbacks=(training.live_logger(live_dir), Watcher()),
+    _, rows, best_epoch = fitting.train_model(
+        zoo.model_spec("bow_mean"), hparams, WIDTH, ({"tokens": tokens}, labels), ({"tokens": tokens}, labels), BINARY,
+        callbacks=(fitting.live_logger(live_dir), Watcher()),
     )
     assert logged_before_the_end == [2, 3, 4]  # the header and every epoch so far, as each epoch ends
     assert (live_dir / "plots/metrics/train/accuracy.tsv").read_text().splitlines()[:2] == [
         "step\taccuracy", f"1\t{rows[0]['accuracy']}"]
-    assert training.read_live_history(live_dir) == rows
-    assert best_epoch == training.best_epoch_of(rows)
+    assert fitting.read_live_history(live_dir) == rows
+    assert best_epoch == fitting.best_epoch_of(rows)
     assert json.loads((live_dir / "metrics.json").read_text())["eval"]["loss"] == rows[-1]["val_loss"]
     assert sorted(path.name for path in live_dir.iterdir()) == ["metrics.json", "plots"]  # no dvc.yaml, no report
 
@@ -41,12 +51,12 @@ NGRAM = HPARAMS["ngram"] | {"seed": 0, "batch_size": 32, "epochs": 2, "learning_
 def test_a_multi_class_model_gives_k_logits_and_its_tasks_report():
     tokens, labels = separable_data(n=96, classes=3)
     arrays = as_features("ngrams", tokens)
-    model, rows, _ = training.train_model(models.model_spec("ngram"), NGRAM, WIDTH, (arrays, labels), (arrays, labels),
+    model, rows, _ = fitting.train_model(zoo.model_spec("ngram"), NGRAM, WIDTH, (arrays, labels), (arrays, labels),
                                           THREE_CLASSES)
-    logits = training.predict_logits(model, arrays, labels, WIDTH)
+    logits = fitting.predict_logits(model, arrays, labels, WIDTH)
     assert logits.shape == (96, 3)
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
-    report = training.evaluate(model, arrays, labels, WIDTH, THREE_CLASSES)
+    report = fitting.evaluate(model, arrays, labels, WIDTH, THREE_CLASSES)
     assert report == THREE_CLASSES.report(labels, logits)
     assert report["accuracy"] > 0.9 and set(report["per_class"]) == {"a", "b", "c"}
 
@@ -54,47 +64,47 @@ def test_a_multi_class_model_gives_k_logits_and_its_tasks_report():
 def test_a_multi_label_model_trains_on_multi_hot_targets():
     tokens, hot = multi_label_data(n=96)
     arrays = as_features("ngrams", tokens)
-    train_data = training.make_dataset(arrays, THREE_LABELS.training_labels(hot), 32, WIDTH)
+    train_data = fitting.make_dataset(arrays, THREE_LABELS.training_labels(hot), 32, WIDTH)
     _, batch_labels = next(iter(train_data))
     assert batch_labels.shape == (32, 3) and batch_labels.dtype.name == "float32"
-    model, rows, _ = training.train_model(models.model_spec("ngram"), NGRAM, WIDTH, (arrays, hot), (arrays, hot),
+    model, rows, _ = fitting.train_model(zoo.model_spec("ngram"), NGRAM, WIDTH, (arrays, hot), (arrays, hot),
                                           THREE_LABELS)
     assert 0 <= rows[-1]["accuracy"] <= 1  # per-label accuracy at logit 0
-    report = training.evaluate(model, arrays, hot, WIDTH, THREE_LABELS)
+    report = fitting.evaluate(model, arrays, hot, WIDTH, THREE_LABELS)
     assert report["roc_auc_micro"] > 0.95 and set(report["per_label"]) == {"a", "b", "c"}
 
 
 def test_a_binary_model_has_one_logit_and_the_binary_report():
     tokens, labels = separable_data(n=64)
     arrays = as_features("ngrams", tokens)
-    model, _, _ = training.train_model(models.model_spec("ngram"), NGRAM, WIDTH, (arrays, labels), (arrays, labels), BINARY)
-    logits = training.predict_logits(model, arrays, labels, WIDTH)
+    model, _, _ = fitting.train_model(zoo.model_spec("ngram"), NGRAM, WIDTH, (arrays, labels), (arrays, labels), BINARY)
+    logits = fitting.predict_logits(model, arrays, labels, WIDTH)
     assert logits.shape == (64, 1)
-    assert training.evaluate(model, arrays, labels, WIDTH, BINARY) == BINARY.report(labels, logits)
+    assert fitting.evaluate(model, arrays, labels, WIDTH, BINARY) == BINARY.report(labels, logits)
     assert model.get_layer("logit").ratios.numpy()[3, 0] > 0  # primed: token 3 marks positives
 
 
 @pytest.mark.parametrize(("task", "loss"), [(BINARY, "BinaryCrossentropy"), (THREE_CLASSES, "SparseCategoricalCrossentropy"),
                                             (THREE_LABELS, "BinaryCrossentropy")], ids=lambda value: getattr(value, "name", ""))
 def test_compile_uses_the_tasks_loss_on_logits(task, loss):
-    model = models.build_bow_mean(HPARAMS["bow_mean"], WIDTH, task.units)
-    training.compile_model(model, 0.01, task)
+    model = zoo.build_bow_mean(HPARAMS["bow_mean"], WIDTH, task.units)
+    fitting.compile_model(model, 0.01, task)
     assert type(model.loss).__name__ == loss and model.loss.get_config()["from_logits"]
 
 
 def test_best_epoch_is_the_lowest_validation_loss_and_the_first_on_a_tie():
     rows = [{"val_loss": loss} for loss in (0.5, 0.3, 0.4, 0.3)]
-    assert training.best_epoch_of(rows) == 2
+    assert fitting.best_epoch_of(rows) == 2
 
 
 def test_a_missing_training_log_says_what_to_run(tmp_path):
     with pytest.raises(TextclfError, match=r"eval/loss.tsv|train/loss.tsv"):
-        training.read_live_history(tmp_path)
+        fitting.read_live_history(tmp_path)
 
 
 def test_missing_model_says_what_to_run(tmp_path):
     with pytest.raises(TextclfError, match="run `dvc repro` to train it"):
-        training.load_model(tmp_path / "model.keras")
+        fitting.load_model(tmp_path / "model.keras")
 
 
 def test_a_git_repository_without_commits_is_one_clear_error(tmp_path, monkeypatch):
@@ -103,7 +113,7 @@ def test_a_git_repository_without_commits_is_one_clear_error(tmp_path, monkeypat
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TextclfError, match=r"DVCLive cannot start .*commit once \(`git commit`\)"):
-        training.live_logger(tmp_path / "live")
+        fitting.live_logger(tmp_path / "live")
 
 
 def test_sequences_are_predicted_shortest_first_and_returned_in_their_own_order():
@@ -114,8 +124,8 @@ def test_sequences_are_predicted_shortest_first_and_returned_in_their_own_order(
     order = vectorizing.prediction_order({"tokens": tokens}, len(labels))
     assert np.all(np.diff(lengths[order]) >= 0) and sorted(order) == list(range(40))
     seed_everything(0)
-    model = models.build_bilstm(HPARAMS["bilstm"], WIDTH, BINARY.units)
-    logits = training.predict_logits(model, {"tokens": tokens}, labels, WIDTH)
+    model = zoo.build_bilstm(HPARAMS["bilstm"], WIDTH, BINARY.units)
+    logits = fitting.predict_logits(model, {"tokens": tokens}, labels, WIDTH)
     # Each text among texts of its own length only, cut to that length: what a batch of longer peers may not change.
     alone = np.zeros_like(logits)
     for length in np.unique(lengths):
@@ -136,27 +146,27 @@ def test_a_frozen_module_encodes_each_text_once_and_trains_as_the_whole_model_wo
     arrays = as_features("text", tokens)
     hparams = HPARAMS["hub_dnn"] | {"handle": tiny_module, "trainable": False, "seed": 0, "batch_size": 32, "epochs": 3,
                                     "learning_rate": 0.05, "patience": 3}
-    spec = models.model_spec("hub_dnn")
+    spec = zoo.model_spec("hub_dnn")
     runs = {}
     for name, chosen in [("encoded once", spec), ("encoded every epoch", dataclasses.replace(spec, frozen_split=None))]:
         seed_everything(0)
-        runs[name] = training.train_model(chosen, hparams, WIDTH, (arrays, labels), (arrays, labels), task)
+        runs[name] = fitting.train_model(chosen, hparams, WIDTH, (arrays, labels), (arrays, labels), task)
     (encoded, encoded_rows, _), (whole, whole_rows, _) = runs["encoded once"], runs["encoded every epoch"]
     assert len(encoded_rows) == len(whole_rows) == 3
     for once, every in zip(encoded_rows, whole_rows):
         assert once == pytest.approx(every, rel=1e-4, abs=1e-5)
-    module = training.keras.Sequential([training.keras.Input(shape=(), dtype="string"), encoded.layers[0]])
-    untouched = models.build_hub_dnn(hparams, WIDTH, task.units).layers[0]
+    module = fitting.keras.Sequential([fitting.keras.Input(shape=(), dtype="string"), encoded.layers[0]])
+    untouched = zoo.build_hub_dnn(hparams, WIDTH, task.units).layers[0]
     texts = arrays["texts"][:8].tolist()
-    np.testing.assert_array_equal(module(training.tf.constant(texts)).numpy(), untouched(training.tf.constant(texts)).numpy())
-    np.testing.assert_allclose(training.predict_logits(encoded, arrays, labels, WIDTH),
-                               training.predict_logits(whole, arrays, labels, WIDTH), atol=1e-4)
+    np.testing.assert_array_equal(module(fitting.tf.constant(texts)).numpy(), untouched(fitting.tf.constant(texts)).numpy())
+    np.testing.assert_allclose(fitting.predict_logits(encoded, arrays, labels, WIDTH),
+                               fitting.predict_logits(whole, arrays, labels, WIDTH), atol=1e-4)
 
 
 def test_only_a_frozen_module_is_split_from_its_head(tiny_module):
-    spec = models.model_spec("hub_dnn")
+    spec = zoo.model_spec("hub_dnn")
     hparams = HPARAMS["hub_dnn"] | {"handle": tiny_module}
     assert spec.frozen_split(spec.build(hparams | {"trainable": True}, WIDTH, 1), hparams | {"trainable": True}) is None
     encoder, head = spec.frozen_split(spec.build(hparams | {"trainable": False}, WIDTH, 1), hparams | {"trainable": False})
     assert encoder.name == "embedding" and [layer.name for layer in head.layers][-1] == "logit"
-    assert all(models.model_spec(name).frozen_split is None for name in models.MODELS if name != "hub_dnn")
+    assert all(zoo.model_spec(name).frozen_split is None for name in zoo.MODELS if name != "hub_dnn")

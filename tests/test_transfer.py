@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from textclf import transfer
-from textclf.errors import TextclfError
+from textclf.core.errors import TextclfError
+from textclf.reporting import transfer
 
 
 def test_balanced_subsets_grow_by_adding_reviews():

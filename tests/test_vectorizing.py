@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from textclf import training, vectorizing
-from textclf.errors import TextclfError
-from textclf.tf_runtime import tf
+from textclf.core.errors import TextclfError
+from textclf.core.tf_runtime import tf
+from textclf.features import vectorizing
+from textclf.training import fitting
 
 SEQUENCE, NGRAMS, TEXT = (vectorizing.KINDS[name] for name in ("sequence", "ngrams", "text"))
 TRAIN = ["Great movie, great cast!", "Dull plot.", "great fun"]
@@ -258,7 +259,7 @@ def test_multi_label_labels_round_trip(tmp_path):
     assert labels.dtype == np.int32 and labels.tolist() == hot.tolist()
     assert list(arrays["indptr"]) == [0, 1, 3] and list(arrays["indices"]) == [2, 0, 1]
     # Multi-hot labels stream in their shape too, parsed a batch at a time.
-    streamed, in_memory = (epochs_of(training.split_dataset(split, 2, 3, shuffle_seed=1, label_dtype=tf.float32), 1)
+    streamed, in_memory = (epochs_of(fitting.split_dataset(split, 2, 3, shuffle_seed=1, label_dtype=tf.float32), 1)
                            for split in (vectorizing.open_split(tmp_path, "train"), vectorizing.ArraySplit(csr, hot)))
     assert streamed == in_memory and streamed[0][0][1] in (hot.tolist(), hot[::-1].tolist())
     vectorizing.save_vocabulary(["a", "b"], tmp_path / "vocab.txt")
@@ -303,7 +304,7 @@ def test_a_split_in_shards_streams_and_loads_as_the_arrays_it_was_written_from(t
                  for example, label in vectorizing.ArraySplit(arrays, labels).examples().as_numpy_iterator()]
     assert streamed == in_memory
     # Shuffled as records and parsed a batch at a time, the stream gives the batches the arrays give, epoch after epoch.
-    for epoch_batches in zip(*(epochs_of(training.split_dataset(split, 2, 10, shuffle_seed=3, shuffle_buffer=3), 2)
+    for epoch_batches in zip(*(epochs_of(fitting.split_dataset(split, 2, 10, shuffle_seed=3, shuffle_buffer=3), 2)
                                for split in (stored, vectorizing.ArraySplit(arrays, labels)))):
         assert epoch_batches[0] == epoch_batches[1]
 

@@ -1,6 +1,6 @@
 """The ``textclf`` console script: ``init``, ``pipeline``, ``predict`` and ``report`` (also ``python -m textclf``).
 
-Like every stage, it runs inside :func:`textclf.errors.run_stage`, so any
+Like every stage, it runs inside :func:`textclf.core.errors.run_stage`, so any
 failure ends as one ``error:`` line and a non-zero exit, never a traceback
 (``--debug`` shows it).
 """
@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Sequence
 
 import textclf
-from textclf.errors import DEBUG_ENV, TextclfError, run_stage
-from textclf.terminal import visible
+from textclf.core.errors import DEBUG_ENV, TextclfError, run_stage
+from textclf.core.terminal import visible
+
 
 def _parser() -> argparse.ArgumentParser:
-    from textclf import predict
+    from textclf.serving import predict
 
     parser = argparse.ArgumentParser(prog="textclf", description="Build the pipeline from params.yaml and use the "
                                      "text classifiers it trains.")
@@ -76,27 +77,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _init(args: argparse.Namespace) -> None:
-    from textclf import onboarding
+    from textclf.data import onboarding
 
     for line in onboarding.init(args.name, args.file, args.text, args.label, args.label_delimiter, args.encoding).splitlines():
         print(visible(line))
 
 
 def _pipeline(args: argparse.Namespace) -> None:
-    from textclf import layout
+    from textclf.pipeline import layout
 
     layout.main(["--check"] if args.check else [])
 
 
 def _report(args: argparse.Namespace) -> None:
-    from textclf import report
+    from textclf.reporting import report
 
     path = report.build(args.project, args.ref, args.out)
     print(f"report: wrote {visible(str(path))}")
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from textclf import predict
+    from textclf.serving import predict
 
     if args.batch_size < 1 or args.max_chars < 1 or args.top_k < 1:
         raise TextclfError("--batch-size, --max-chars and --top-k must be positive")
@@ -112,7 +113,9 @@ def _predict(args: argparse.Namespace) -> None:
     for warning in inputs.warnings:
         print(f"warning: {visible(warning)}", file=sys.stderr)
 
-    from textclf.serving import Predictor  # TensorFlow loads only once the input is known to be good
+    from textclf.serving.exports import (
+        Predictor,  # TensorFlow loads only once the input is known to be good
+    )
 
     predictor = Predictor(path)
     probabilities = predict.classify(predictor, inputs.texts, args.batch_size, progress=f"predict ({name})")

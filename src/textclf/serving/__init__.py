@@ -1,0 +1,2 @@
+"""Exports (a SavedModel that takes raw text) and `textclf predict`.
+"""

@@ -31,7 +31,7 @@ start=$(date +%s)
 TEXTCLF_SOURCE_IMDB="$archive" TEXTCLF_SOURCE_MOVIES_METADATA="$movies" dvc exp run --quiet \
   -S "datasets.imdb.limit_per_label=$limit" -S "datasets.imdb_ratings.limit_per_label=$limit" \
   -S models.bilstm.epochs=1 -S models.bilstm_stacked.epochs=1 -S pretrain.epochs=1 \
-  -S pretrain.vocab_size=5000 -S hub_models.hub_dnn.epochs=1 -S transfer.epochs=1 -S "transfer.sizes=[250]"
+  -S pretrain.vocab_size=5000 -S models.hub_dnn.epochs=1 -S transfer.epochs=1 -S "transfer.sizes=[250]"
 seconds=$(( $(date +%s) - start ))
 
 python - "$min_accuracy" "$seconds" "$limit" "$result" <<'PY'

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # Stage commands call `python` and `dvc`: they must be the virtual environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install run test bench smoke report clean
+.PHONY: install run test bench bench-small smoke report clean
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,13 @@ bench: install
 	python benchmarks/readme_leaderboards.py
 
 # The pipeline on a slice of the real archive, in a throwaway clone (what CI runs after the tests).
+# The small-data suite: the default models beside TF-IDF logistic regression and fastText on
+# small, short, imbalanced datasets cut from the fetched data (benchmarks/small_data.py).
+bench-small: install
+	python -m pip install --quiet -e ".[bench]"
+	dvc repro fetch@imdb fetch@movies_metadata
+	python benchmarks/small_data.py
+
 smoke: install
 	bash benchmarks/smoke_run.sh
 

@@ -44,15 +44,8 @@ def test_each_problem_is_one_line_naming_the_key(block, line):
     assert problems(schema.NgramModel, block, "models.m") == [line]
 
 
-def test_every_problem_at_once_and_a_block_that_is_not_a_mapping():
-    assert problems(schema.TableDataset, {"text_colum": "body", "seed": -1, "encoding": "klingon"}, "datasets.mine") == [
-        "params.yaml: datasets.mine: missing key 'path'",
-        "params.yaml: datasets.mine.seed must be an integer >= 0, got -1",
-        "params.yaml: datasets.mine: missing key 'text_column'",
-        "params.yaml: datasets.mine: missing key 'label_column'",
-        "params.yaml: datasets.mine.encoding is not an encoding Python knows (utf-8, latin-1, cp1252, ...), got 'klingon'",
-        "params.yaml: datasets.mine: unknown key 'text_colum' (did you mean 'text_column'?)",
-    ]
+def test_a_block_that_is_not_a_mapping_is_one_line():
+    # Every problem of a block at once: tests/test_data.py checks it on a dataset block.
     assert problems(schema.Streaming, [5000], "streaming") == ["params.yaml: streaming must be a mapping of settings, got [5000]"]
 
 

@@ -73,10 +73,13 @@ def main() -> None:
     units = task.units
     columns = {name: np.arange(i * units, (i + 1) * units) for i, name in enumerate(names)}  # each member's logits
 
-    def test_accuracy(test_logits: np.ndarray) -> float:
-        return float(np.mean(task.predicted(task.probabilities(test_logits)) == test_labels))
+    def test_accuracy(validation_logits: np.ndarray, test_logits: np.ndarray) -> float:
+        """At the threshold chosen on validation, as the pipeline's models and ensembles decide."""
+        decided = task.with_threshold(task.chosen_threshold(validation_labels, validation_logits))
+        return float(np.mean(decided.predicted(decided.probabilities(test_logits)) == test_labels))
 
-    alone = {name: test_accuracy(logits["test"][:, columns[name]]) for name in names}
+    alone = {name: test_accuracy(logits["validation"][:, columns[name]], logits["test"][:, columns[name]])
+             for name in names}
     correlation = np.corrcoef(logits["test"].T) if units == 1 else None
 
     seconds = stage_seconds()
@@ -86,7 +89,8 @@ def main() -> None:
             picked = np.concatenate([columns[name] for name in members])
             seed_everything(hparams["seed"])
             combiner, _ = ensembles.fit_combiner(logits["validation"][:, picked], validation_labels, task, hparams)
-            accuracy = test_accuracy(combiner.predict(logits["test"][:, picked], batch_size=4096, verbose=0))
+            accuracy = test_accuracy(combiner.predict(logits["validation"][:, picked], batch_size=4096, verbose=0),
+                                     combiner.predict(logits["test"][:, picked], batch_size=4096, verbose=0))
             needed = set().union(*(training_stages(params, member) for member in members)) | {args.ensemble}
             cost = sum(seconds.get(stage, np.nan) for stage in needed)
             rows.append({"members": list(members), "test_accuracy": round(accuracy, 5),

@@ -50,6 +50,9 @@ def main() -> None:
     validation_logits = ensembles.member_logits(ensemble, validation["text"].tolist())
     combiner, losses = ensembles.fit_combiner(validation_logits, validation_labels, task, hparams)
     ensemble.combiner = combiner
+    # Where the ensemble decides: chosen on the validation split its combiner was fitted on (or the dataset's own).
+    task = task.with_threshold(task.chosen_threshold(validation_labels, combiner.predict(validation_logits, verbose=0)))
+    ensemble.decide_at(task)
     seconds = time.perf_counter() - started
 
     test_labels = task.label_array(test["label"])
@@ -74,6 +77,7 @@ def main() -> None:
             "parameters": combiner.count_params(),
             "model_bytes": sum(path.stat().st_size for path in serving_tmp.rglob("*") if path.is_file()),
             "validation_loss": {"first_epoch": round(losses[0], 6), "last_epoch": round(losses[-1], 6)},
+            **({"threshold": task.threshold} if task.uses_threshold else {}),
         })
         write_json(metrics_tmp, report)
         plots_tmp.mkdir()

@@ -23,7 +23,7 @@ def main() -> None:
     name = parser.parse_args().name
     model_block = layout.stage_layout().model(name)
     spec, dataset = zoo.model_spec(model_block.architecture), model_block.dataset
-    task = tasks.read_task(layout.task_file(dataset))
+    task = fitting.trained_threshold(layout.train_log(dataset, name), tasks.read_task(layout.task_file(dataset)))
     feature_dir = layout.features_dir(model_block.features)
     arrays, labels = vectorizing.load_split(feature_dir, "test")
     model = fitting.load_model(layout.model_file(name))

@@ -30,7 +30,7 @@ def main() -> None:
     pipeline = layout.stage_layout()
     model_block = pipeline.model(name)
     spec, dataset = zoo.model_spec(model_block.architecture), model_block.dataset
-    task = tasks.read_task(layout.task_file(dataset))
+    task = fitting.trained_threshold(layout.train_log(dataset, name), tasks.read_task(layout.task_file(dataset)))
     kind, settings = vectorizing.checked_features(pipeline.feature_set(model_block.features), model_block.features)
     feature_dir = layout.features_dir(model_block.features)
     width = vectorizing.input_width(feature_dir, spec.features)

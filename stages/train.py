@@ -87,11 +87,15 @@ def main() -> None:
                 "epochs_run": len(rows),
                 "best_epoch": best_epoch,
                 "train": {"loss": round(best["loss"], 6), "accuracy": round(best["accuracy"], 6)},
-                "eval": {"loss": round(best["val_loss"], 6), "accuracy": round(best["val_accuracy"], 6)},
+                "eval": {"loss": round(best["val_loss"], 6), "accuracy": round(best["val_accuracy"], 6),
+                         task.main_metric: round(best["val_score"], 6)},
+                # Where the model decides: chosen on the validation split (or the dataset's own); evaluate and export read it.
+                **({"threshold": round(best["val_threshold"], 6)} if "val_threshold" in best else {}),
             })
             write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary(),
                                     "replicas": strategy.num_replicas_in_sync})
-    print(f"train@{name}: kept epoch {best_epoch} of {len(rows)}, val accuracy {best['val_accuracy']:.4f}, {seconds:.0f} s")
+    print(f"train@{name}: kept epoch {best_epoch} of {len(rows)}, validation {task.main_metric} {best['val_score']:.4f}, "
+          f"{seconds:.0f} s")
 
 
 if __name__ == "__main__":

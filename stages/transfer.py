@@ -27,7 +27,7 @@ def setup_model(settings: dict, setup: str) -> tuple[zoo.ModelSpec, dict]:
     if setup not in settings["setups"]:
         raise TextclfError(f"params.yaml: missing block 'transfer.setups.{setup}'")
     chosen = settings["setups"][setup]
-    common = {key: settings[key] for key in ("seed", "batch_size", "epochs", "learning_rate", "patience")}
+    common = {key: settings[key] for key in ("seed", "batch_size", "epochs", "learning_rate", "patience", "class_weight")}
     own_patience = {"patience": chosen["patience"]} if chosen["patience"] is not None else {}
     if "module" in chosen:
         hparams = {"architecture": "hub_dnn", "features": settings["text_features"], "handle": chosen["module"],
@@ -64,8 +64,9 @@ def main() -> None:
         chosen = transfer.balanced_subset(all_train[1], size, settings["seed"])
         train_arrays, train_labels = vectorizing.take(all_train[0], chosen), all_train[1][chosen]
         model, rows, best_epoch = fitting.train_model(spec, hparams, width, (train_arrays, train_labels), validation, task)
-        train_score = fitting.evaluate(model, train_arrays, train_labels, width, task)
-        test_score = fitting.evaluate(model, *test, width, task)
+        decided = fitting.kept_threshold(task, rows, best_epoch)
+        train_score = fitting.evaluate(model, train_arrays, train_labels, width, decided)
+        test_score = fitting.evaluate(model, *test, width, decided)
         cells[str(size)] = {
             "labelled_reviews": int(len(train_labels)),
             "train_accuracy": round(train_score["accuracy"], 6),

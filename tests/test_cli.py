@@ -44,7 +44,7 @@ CORPORA = {
 MODELS = {"bow_mean": "imdb", "ratings_bow_mean": "imdb_ratings", "genres_bow_mean": "movie_genres"}
 SETTINGS = {"kind": "sequence", "max_tokens": 50, "sequence_length": 16, "standardize": "lower_and_strip_punctuation"}
 HPARAMS = {"embedding_dim": 8, "hidden_units": 16, "mask_padding": True, "seed": 0, "batch_size": 8, "epochs": 25,
-           "learning_rate": 0.1, "patience": 25}
+           "learning_rate": 0.1, "patience": 25, "class_weight": "balanced"}
 
 
 def export_trained_model(dataset: str, path: Path) -> None:

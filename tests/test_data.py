@@ -248,7 +248,7 @@ def test_checked_dataset_errors_name_the_key(settings, message, tmp_path):
 def test_checked_dataset_fills_in_defaults_and_names_what_has_none(tmp_path):
     block = {"reader": "imdb", "path": str(tmp_path), "classes": SENTIMENT}
     assert preparation.checked_dataset(block, "d") == block | {
-        "task": None, "threshold": 0.5, "seed": 42, "label": "sentiment", "validation_fraction": 0.2,
+        "task": None, "threshold": None, "metric": None, "seed": 42, "label": "sentiment", "validation_fraction": 0.2,
         "limit_per_label": None, "default_models": True, "name": "d"}
     with pytest.raises(TextclfError, match="datasets.d: missing key 'classes'"):
         preparation.checked_dataset({"reader": "movies_metadata", "path": str(tmp_path)}, "d")

@@ -130,7 +130,7 @@ def test_settings_are_checked_and_a_single_process_is_its_own_chief():
 
 def test_mixed_precision_computes_in_16_bits_and_keeps_float32_logits():
     tokens, labels = separable_data()
-    hparams = HPARAMS["bow_mean"] | {"seed": 0, "batch_size": 32, "epochs": 3, "learning_rate": 0.05, "patience": 5}
+    hparams = HPARAMS["bow_mean"] | {"seed": 0, "batch_size": 32, "epochs": 3, "learning_rate": 0.05, "patience": 5, "class_weight": "balanced"}
     try:
         strategy = distribute.start({"distribution": "default", "precision": "mixed_bfloat16"})
         seed_everything(0)

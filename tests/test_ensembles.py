@@ -77,6 +77,12 @@ def test_fitted_ensemble_exports_and_reloads_with_identical_predictions(case):
     weights = ensembles.member_weights(combiner, list(MEMBERS), task)
     assert set(weights) == set(MEMBERS) and all(np.isfinite(list(weights.values())))
 
+    # An ensemble decides at a threshold of its own, chosen as a model's is; its export carries it.
+    if task.uses_threshold:
+        ensemble.decide_at(task.with_threshold(0.3))
+        ensembles.export(ensemble, directory / "ensemble_at_0.3")
+        assert exports.Predictor(directory / "ensemble_at_0.3").task.threshold == pytest.approx(0.3)
+
 
 @pytest.mark.parametrize("task", [BINARY, THREE, GENRES], ids=lambda task: task.name)
 def test_logits_from_probabilities_round_trip(task):

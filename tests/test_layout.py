@@ -25,9 +25,9 @@ def test_a_dataset_without_models_gets_the_default_models_on_default_features():
     ngram = pipeline.models["mine_ngram"]
     assert ngram.family == "zoo" and ngram.stage("evaluate") == "evaluate@mine_ngram"
     assert ngram.params_key == "datasets.mine"  # no block of its own: the dataset's block implies it
-    assert ngram.hparams == {"seed": 42, "batch_size": 64, "epochs": 30, "learning_rate": 0.001, "patience": 2,
-                             "weighting": "naive_bayes", "l2": 0.0, "dataset": "mine", "architecture": "ngram",
-                             "features": "mine_ngrams"}
+    assert ngram.hparams == {"seed": 42, "batch_size": 64, "epochs": 200, "learning_rate": 0.03, "patience": 10,
+                             "class_weight": "balanced", "weighting": "tfidf", "l2": 1e-6, "dataset": "mine",
+                             "architecture": "ngram", "features": "mine_ngrams"}
 
 
 def test_a_model_block_states_only_what_differs_from_its_architecture():

@@ -97,7 +97,8 @@ def test_model_trains_saves_and_reloads(architecture, task, tmp_path, tiny_modul
     targets = task.training_labels(labels)
     data = fitting.make_dataset(arrays, targets, 32, WIDTH, shuffle_seed=3, bucket_by_length=hparams.get("bucket_by_length", True))
     before = [w.copy() for w in model.get_weights()]
-    rows, best_epoch = fitting.fit(model, data, fitting.make_dataset(arrays, targets, 64, WIDTH), epochs=2, patience=1)
+    rows, best_epoch = fitting.fit(model, data, fitting.make_dataset(arrays, targets, 64, WIDTH), epochs=2, patience=1,
+                                   task=task)
     assert len(rows) == 2 and best_epoch in (1, 2)
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
@@ -151,7 +152,7 @@ def test_naive_bayes_heads_are_the_bags_scaled_by_each_class_ratios_under_its_ow
     tokens, labels = separable_data(n=30, classes=3)
     arrays = as_features("ngrams", tokens)
     model = zoo.build_ngram(HPARAMS["ngram"], WIDTH, 3)
-    zoo.prime_naive_bayes(model, [(arrays, THREE_CLASSES.head_targets(labels))])
+    zoo.prime_ngram_weights(model, [(arrays, THREE_CLASSES.head_targets(labels))])
     layer = model.get_layer("logit")
     layer.bias.assign([0.1, -0.2, 0.3])
     bags = np.zeros((len(labels), WIDTH), np.float32)
@@ -165,7 +166,7 @@ def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest()
     tokens, labels = separable_data(n=90, classes=3)
     arrays = as_features("ngrams", tokens)
     model = zoo.build_ngram(HPARAMS["ngram"], WIDTH, 3)
-    zoo.prime_naive_bayes(model, [(arrays, THREE_CLASSES.head_targets(labels))])
+    zoo.prime_ngram_weights(model, [(arrays, THREE_CLASSES.head_targets(labels))])
     ratios = model.get_layer("logit").ratios.numpy()
     assert ratios.shape == (WIDTH, 3) and model.get_layer("logit").kernel.shape == (WIDTH, 3)
     for k in range(3):
@@ -177,7 +178,7 @@ def test_multi_class_ngram_has_a_naive_bayes_head_per_class_primed_one_vs_rest()
     chunked = zoo.build_ngram(HPARAMS["ngram"], WIDTH, 3)
     targets = THREE_CLASSES.head_targets(labels)
     halves = (np.arange(0, 40), np.arange(40, 90))
-    zoo.prime_naive_bayes(chunked, [(vectorizing.take(arrays, rows), targets[rows]) for rows in halves])
+    zoo.prime_ngram_weights(chunked, [(vectorizing.take(arrays, rows), targets[rows]) for rows in halves])
     np.testing.assert_array_equal(chunked.get_layer("logit").ratios.numpy(), ratios)
 
 
@@ -200,8 +201,40 @@ def test_plain_weighted_ngram_has_one_dense_head_and_nothing_to_prime():
     tokens, labels = separable_data(n=30, classes=3)
     model = zoo.build_ngram({"weighting": "none", "l2": 0.0}, WIDTH, 3)
     assert [layer.name for layer in model.layers] == ["ngram_bag", "logit"]
-    zoo.prime_naive_bayes(model, [(as_features("ngrams", tokens), THREE_CLASSES.head_targets(labels))])  # a no-op
+    zoo.prime_ngram_weights(model, [(as_features("ngrams", tokens), THREE_CLASSES.head_targets(labels))])  # a no-op
     assert model.get_layer("logit").kernel.shape == (WIDTH, 3)
+
+
+def test_tfidf_head_is_a_linear_model_on_the_idf_weighted_bags_of_unit_length():
+    tokens, labels = separable_data(n=30, classes=3)
+    arrays = as_features("ngrams", tokens)
+    model = zoo.build_ngram({"weighting": "tfidf", "l2": 0.0}, WIDTH, 3)
+    zoo.prime_ngram_weights(model, [(arrays, THREE_CLASSES.head_targets(labels))])
+    bags = np.zeros((len(labels), WIDTH), np.float32)
+    bags[np.repeat(np.arange(len(labels)), np.diff(arrays["indptr"])), arrays["indices"]] = 1
+    # scikit-learn's TF-IDF of the same multi-hot bags (smoothed idf, l2 rows) is the independent reference.
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    reference = TfidfTransformer(smooth_idf=True, norm="l2").fit(bags)
+    layer = model.get_layer("logit")
+    np.testing.assert_allclose(layer.idf.numpy()[:, 0], reference.idf_, rtol=1e-6)
+    layer.bias.assign([0.1, -0.2, 0.3])
+    expected = reference.transform(bags).toarray() @ layer.kernel.numpy() + [0.1, -0.2, 0.3]
+    logits = model.predict(fitting.make_dataset(arrays, labels, 8, WIDTH), verbose=0)
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_tfidf_idf_primed_a_shard_at_a_time_is_the_same_and_survives_saving(tmp_path):
+    tokens, labels = separable_data(n=40, classes=3)
+    arrays, targets = as_features("ngrams", tokens), THREE_CLASSES.head_targets(labels)
+    whole, chunked = (zoo.build_ngram({"weighting": "tfidf", "l2": 0.0}, WIDTH, 3) for _ in range(2))
+    zoo.prime_ngram_weights(whole, [(arrays, targets)])
+    halves = (np.arange(0, 15), np.arange(15, 40))
+    zoo.prime_ngram_weights(chunked, [(vectorizing.take(arrays, rows), targets[rows]) for rows in halves])
+    np.testing.assert_array_equal(chunked.get_layer("logit").idf.numpy(), whole.get_layer("logit").idf.numpy())
+    whole.save(tmp_path / "model.keras")
+    reloaded = fitting.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(reloaded.get_layer("logit").idf.numpy(), whole.get_layer("logit").idf.numpy())
 
 
 def test_bow_mean_learns():
@@ -211,7 +244,7 @@ def test_bow_mean_learns():
     fitting.compile_model(model, learning_rate=0.05, task=BINARY)
     targets = BINARY.training_labels(labels)
     rows, _ = fitting.fit(model, fitting.make_dataset({"tokens": tokens}, targets, 32, WIDTH, 7),
-                           fitting.make_dataset({"tokens": tokens}, targets, 64, WIDTH), epochs=5, patience=2)
+                           fitting.make_dataset({"tokens": tokens}, targets, 64, WIDTH), epochs=5, patience=2, task=BINARY)
     assert rows[-1]["accuracy"] > 0.9
 
 
@@ -240,7 +273,8 @@ def test_training_is_deterministic():
         fitting.compile_model(model, 0.01, BINARY)
         targets = BINARY.training_labels(labels)
         return fitting.fit(model, fitting.make_dataset({"tokens": tokens}, targets, 32, WIDTH, 5),
-                            fitting.make_dataset({"tokens": tokens}, targets, 64, WIDTH), epochs=2, patience=1)
+                            fitting.make_dataset({"tokens": tokens}, targets, 64, WIDTH), epochs=2, patience=1,
+                            task=BINARY)
 
     assert run() == run()
 

@@ -54,6 +54,20 @@ def test_init_prints_what_the_file_holds_and_adds_its_block(project, capsys):
     layout.check_current()  # dvc.yaml was written too
 
 
+def test_init_makes_a_rare_class_the_second_and_ranks_by_its_f1(project, capsys):
+    # 2 "urgent" of 12 (17%): accuracy would reward never answering it.
+    rows = ["id,body,label", *(f"{i},ticket number {i},{'urgent' if i < 2 else 'routine'}" for i in range(12))]
+    (project / "data/triage.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    cli.main(["init", "triage", "data/triage.csv"])
+    out = capsys.readouterr().out.splitlines()
+    assert "'urgent' is 17% of the texts: added metric f1 (of 'urgent')" in out[6]
+    block = yaml.safe_load((project / "params.yaml").read_text())["datasets"]["triage"]
+    assert block["metric"] == "f1" and block["classes"] == ["routine", "urgent"]
+    # A class at a quarter or more is left to accuracy: the tickets above (6 of 13) got no such keys.
+    cli.main(["init", "tickets", "data/tickets.csv", "--label", "team"])
+    assert "metric" not in yaml.safe_load((project / "params.yaml").read_text())["datasets"]["tickets"]
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["init", "tickets", "data/tickets.csv"], "cannot tell the label column (no column has a usual name; columns: id, body, "
                                               "team): pass --label COLUMN"),

@@ -89,7 +89,7 @@ def test_a_three_key_dataset_block_gets_its_default_models_everywhere(project, t
     assert ran == {"pipeline", f"prepare@{DATASET}", f"vectorize@{DATASET}_ngrams", f"vectorize@{DATASET}_words",
                    f"leaderboard@{DATASET}", *(f"{step}@{model}" for model in defaults for step in ("train", "evaluate", "export"))}
     task = json.loads((project / f"data/prepared/{DATASET}/task.json").read_text())
-    assert task == {"task": "multi_class", "classes": ["high", "low", "mid"], "threshold": 0.5}
+    assert task == {"task": "multi_class", "classes": ["high", "low", "mid"], "threshold": None, "metric": "macro_f1"}
     assert_everywhere(project, defaults, tmp_path)
     prediction = json.loads(textclf(project, "predict", "--model", "best", "--dataset", DATASET, "--format", "jsonl",
                                     "superb great moving film"))

@@ -161,7 +161,7 @@ def test_every_prediction_holds_every_class_probability_and_a_consistent_decisio
             assert len(top) == min(top_k, len(task.classes)) and top == sorted(top, reverse=True)
             assert prediction["threshold"] == task.threshold
         elif task.name == "binary":
-            assert prediction["label"] == task.classes[int(row[1] >= 0.5)]
+            assert prediction["label"] == task.classes[int(row[1] >= task.threshold)]
             assert prediction["probability"] == pytest.approx(float(row[1]), abs=1e-6)
         else:
             assert prediction["probability"] == pytest.approx(float(row.max()), abs=1e-6)

@@ -23,9 +23,9 @@ def problems(cls, block, where="x"):
 
 def test_a_block_comes_back_over_its_defaults_unchanged():
     checked = schema.validated(schema.NgramModel, {"dataset": "d", "architecture": "ngram", "l2": 1}, "models.m")
-    assert checked == {"features": None, "teacher": None, "seed": 42, "batch_size": 64, "epochs": 30,
-                       "learning_rate": 0.001, "patience": 2, "weighting": "naive_bayes", "l2": 1, "dataset": "d",
-                       "architecture": "ngram"}
+    assert checked == {"features": None, "teacher": None, "seed": 42, "batch_size": 64, "epochs": 200,
+                       "learning_rate": 0.03, "patience": 10, "class_weight": "balanced", "weighting": "tfidf", "l2": 1,
+                       "dataset": "d", "architecture": "ngram"}
     assert type(checked["l2"]) is int  # no coercion: the value params.yaml states is the value the stage sees
 
 
@@ -36,8 +36,8 @@ def test_a_block_comes_back_over_its_defaults_unchanged():
     ({"dataset": "d", "architecture": "ngram", "epochs": True}, "params.yaml: models.m.epochs must be a positive integer, got True"),
     ({"dataset": "d", "architecture": "ngram", "learning_rate": float("inf")},
      "params.yaml: models.m.learning_rate must be finite, got inf"),
-    ({"dataset": "d", "architecture": "ngram", "weighting": "tfidf"},
-     "params.yaml: models.m.weighting must be one of 'naive_bayes', 'none', got 'tfidf'"),
+    ({"dataset": "d", "architecture": "ngram", "weighting": "idf"},
+     "params.yaml: models.m.weighting must be one of 'tfidf', 'naive_bayes', 'none', got 'idf'"),
     ({"dataset": "", "architecture": "ngram"}, "params.yaml: models.m.dataset must be a non-empty string, got ''"),
 ])
 def test_each_problem_is_one_line_naming_the_key(block, line):

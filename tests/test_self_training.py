@@ -18,7 +18,7 @@ from textclf.training import fitting, self_training
 pytestmark = pytest.mark.slow
 
 KIND = vectorizing.KINDS["ngrams"]
-STUDENT = HPARAMS["ngram"] | {"seed": 0, "batch_size": 8, "epochs": 4, "learning_rate": 0.05, "patience": 4}
+STUDENT = HPARAMS["ngram"] | {"seed": 0, "batch_size": 8, "epochs": 4, "learning_rate": 0.05, "patience": 4, "class_weight": "balanced"}
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))

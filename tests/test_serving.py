@@ -42,7 +42,7 @@ def trained(architecture, task=BINARY, texts=TRAIN, labels=LABELS):
     vocabulary = kind.fit(settings, texts)
     arrays = kind.encode(kind.vectorizer(settings, vocabulary), texts)
     width = vectorizing.vocabulary_size(vocabulary, spec.features)
-    hparams = HPARAMS[architecture] | {"seed": 0, "batch_size": 8, "epochs": 3, "learning_rate": 0.05, "patience": 3}
+    hparams = HPARAMS[architecture] | {"seed": 0, "batch_size": 8, "epochs": 3, "learning_rate": 0.05, "patience": 3, "class_weight": "balanced"}
     model, _, _ = fitting.train_model(spec, hparams, width, (arrays, labels), (arrays, labels), task, vocabulary=vocabulary)
     return model, settings, vocabulary, width
 

@@ -64,11 +64,11 @@ def test_both_peers_learn_cue_words_choosing_their_settings_on_validation(tmp_pa
     write_prepared(tmp_path, "d", task, classes, labels_of)
     first, again = small_data.peer_results(tmp_path, "d"), small_data.peer_results(tmp_path, "d")
     for peer in ("tfidf_logistic", "fasttext"):
-        metric = tasks.TASKS[task].main_metric
+        metric = tasks.TASKS[task].default_metric
         assert first[peer][metric] >= 0.9, (peer, first[peer])
         assert first[peer]["chosen"] == again[peer]["chosen"] and first[peer][metric] == again[peer][metric]
     assert first["tfidf_logistic"]["chosen"]["C"] in (0.25, 1.0, 4.0, 16.0, 64.0)
-    assert set(first["fasttext"]["chosen"]) == {"word_ngrams", "lr", "epoch"}
+    assert set(first["fasttext"]["chosen"]) == {"word_ngrams", "lr", "epoch", "threshold"}
 
 
 def test_the_summary_gives_each_model_its_mean_and_spread_over_draws_and_the_table_shows_them():

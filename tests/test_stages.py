@@ -161,7 +161,10 @@ def test_every_stage_writes_its_outputs(project):
     assert report["counts"]["test"] == {"total": 80, "negative": 40, "positive": 40}
     assert report["dropped"] == {}
     evaluation = json.loads((project / "metrics/models/imdb/bow_mean/evaluate.json").read_text())
-    assert set(evaluation) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
+    assert set(evaluation) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc", "threshold"}
+    # The threshold is the model's own, chosen on validation: the one train recorded, at which evaluate decided.
+    summary = json.loads((project / "metrics/models/imdb/bow_mean/train/metrics.json").read_text())
+    assert 0 < evaluation["threshold"] == summary["threshold"] < 1
     assert evaluation["accuracy"] > 0.8  # the synthetic cue words make this easy
     assert no_temporaries(project)
 
@@ -211,7 +214,9 @@ def test_a_multi_label_model_trains_evaluates_and_exports(project):
     assert list(evaluation["per_label"]) == sorted(GENRES)  # write_json sorts keys
     for label in evaluation["per_label"].values():
         assert set(label) == {"support", "roc_auc", "precision", "recall", "f1"} and label["support"] > 0
-    assert evaluation["threshold"] == 0.5
+    # The model's own threshold, chosen on validation for micro F1 (the main metric, ROC-AUC, ignores it).
+    summary = json.loads((project / "metrics/models/movie_genres/genres_ngram/train/metrics.json").read_text())
+    assert 0 < evaluation["threshold"] == summary["threshold"] < 1
     assert evaluation["roc_auc_micro"] > 0.8  # the cue words make this easy
     assert plot_files(project, "genres_ngram") == {"roc.csv", "precision_recall.csv", "roc.png", "precision_recall.png",
                                                    "per_class.csv", "per_class.png", "training_curves.png"}
@@ -238,7 +243,10 @@ def test_predict_best_of_a_dataset_uses_the_exported_multi_label_model(project):
     assert result.returncode == 0, result.stderr
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert record["model"] == "genres_ngram" and list(record["probabilities"]) == GENRES
-    assert record["top"][0][0] == "Comedy" and len(record["top"]) == 2 and record["threshold"] == 0.5
+    assert record["top"][0][0] == "Comedy" and len(record["top"]) == 2
+    # The export decides at the threshold the model was given on validation, not at params.yaml's.
+    evaluation = json.loads((project / "metrics/models/movie_genres/genres_ngram/evaluate.json").read_text())
+    assert record["threshold"] == evaluation["threshold"] != 0.5
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from textclf.core.errors import TextclfError
 from textclf.core.tf_runtime import keras, seed_everything, tf
 from textclf.features import vectorizing
 from textclf.models import zoo
+from textclf.tasks import metrics
 from textclf.training import fitting
 
 BINARY = tasks.Binary(["negative", "positive"])
@@ -134,10 +135,79 @@ def test_binary_report_is_the_binary_metrics_of_the_one_logit():
     labels = np.array([1, 1, 1, 0, 0, 0, 0, 0])
     logits = np.array([[3.0], [2.0], [-1.0], [1.0], [-2.0], [-3.0], [-4.0], [-5.0]])
     report = BINARY.report(labels, logits)
-    assert set(report) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc"}
-    assert report["accuracy"] == 0.75
+    assert set(report) == {"accuracy", "loss", "precision", "recall", "f1", "roc_auc", "threshold"}
+    assert report["accuracy"] == 0.75 and report["threshold"] == 0.5
     assert report["precision"] == report["recall"] == report["f1"] == pytest.approx(2 / 3, abs=1e-6)
     assert report["roc_auc"] == pytest.approx(14 / 15, abs=1e-6)  # one of 15 pairs misordered (-1 < 1)
+    # At a threshold under sigmoid(-1) = 0.27 the third positive is found, and so is the negative at 1.
+    lenient = BINARY.with_threshold(0.2).report(labels, logits)
+    assert (lenient["recall"], lenient["precision"], lenient["accuracy"]) == (1.0, 0.75, 0.875)
+    assert lenient["roc_auc"] == report["roc_auc"]
+
+
+# Thresholds chosen on validation ----------------------------------------------------
+
+
+def test_best_threshold_maximizes_the_metric_over_every_cut_as_a_brute_force_search_does():
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        labels = rng.random(40) < 0.2
+        scores = np.round(np.clip(rng.normal(0.3 + 0.3 * labels, 0.2), 0.001, 0.999), 2)  # rounded: ties
+        for metric, of in (("accuracy", lambda p: np.mean(p == labels)),
+                           ("f1", lambda p: 2 * np.sum(p & labels) / max(np.sum(p) + np.sum(labels), 1))):
+            threshold = metrics.best_threshold(labels, scores, metric)
+            every = [of(scores >= cut) for cut in np.r_[np.unique(scores), 1.0]]
+            assert of(scores >= threshold) == pytest.approx(max(every)), (trial, metric)
+            assert not np.any(np.isclose(scores, threshold))  # halfway between two scores, never on one
+
+
+def test_best_threshold_prefers_the_one_nearest_a_half_on_a_tie_and_holds_extremes():
+    # Perfectly separated: every cut between 0.3 and 0.7 is right; the midpoint of the gap is 0.5.
+    assert metrics.best_threshold(np.array([0, 0, 1, 1]), np.array([0.1, 0.3, 0.7, 0.9]), "accuracy") == 0.5
+    # Nothing positive: calling nothing positive is best, above the highest score.
+    assert metrics.best_threshold(np.array([0, 0, 0]), np.array([0.2, 0.4, 0.6]), "accuracy") > 0.6
+
+
+def test_a_task_chooses_its_threshold_for_its_main_metric_unless_the_dataset_fixes_one():
+    labels = np.array([0] * 8 + [1] * 2)
+    probabilities = np.array([0.05, 0.1, 0.1, 0.15, 0.2, 0.2, 0.25, 0.42, 0.3, 0.45])
+    logits = np.log(probabilities / (1 - probabilities))[:, None]
+    by_accuracy = tasks.Binary(["no", "yes"], threshold=None)
+    by_f1 = tasks.Binary(["no", "yes"], threshold=None, metric="f1")
+    assert by_f1.main_metric == "f1" and by_accuracy.main_metric == "accuracy"
+    # F1 wants both positives (cut under 0.3, one false positive at 0.42); accuracy ties that cut (0.9) with the one
+    # above 0.42 (one false negative), which is nearer 0.5.
+    f1_cut = by_f1.chosen_threshold(labels, logits)
+    assert 0.25 < f1_cut < 0.3 and by_f1.with_threshold(f1_cut).score(labels, logits) == pytest.approx(0.8)
+    score, threshold = by_accuracy.validation_score(labels, logits)
+    assert score == pytest.approx(0.9) and by_accuracy.with_threshold(threshold).predicted(
+        by_accuracy.probabilities(logits)).sum() == 1
+    # At the usual 0.5 nothing is positive: accuracy 0.8, F1 0.
+    assert tasks.Binary(["no", "yes"]).score(labels, logits) == pytest.approx(0.8)
+    fixed = tasks.Binary(["no", "yes"], threshold=0.5, metric="f1")
+    assert fixed.chosen_threshold(labels, logits) == 0.5 and fixed.validation_score(labels, logits) == (0.0, 0.5)
+    assert tasks.MultiClass(["a", "b", "c"], threshold=None).chosen_threshold(np.array([0]), np.zeros((1, 3))) == 0.5
+
+
+def test_multi_label_threshold_maximizes_micro_f1_when_the_main_metric_is_roc_auc():
+    truth = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
+    probabilities = np.array([[0.4, 0.1], [0.35, 0.3], [0.2, 0.05], [0.1, 0.32]])
+    logits = np.log(probabilities / (1 - probabilities))
+    task = tasks.MultiLabel(["a", "b"], threshold=None)
+    threshold = task.chosen_threshold(truth, logits)
+    assert 0.2 < threshold < 0.3  # every true label is at or above 0.3, every other under 0.2
+    assert task.with_threshold(threshold).report(truth, logits)["f1_micro"] == 1.0
+
+
+def test_a_metric_the_task_does_not_report_is_refused():
+    with pytest.raises(TextclfError, match=r"metric must be one of accuracy, roc_auc, f1 for a binary task, got 'macro_f1'"):
+        tasks.Binary(["a", "b"], metric="macro_f1")
+
+
+def test_prior_logits_give_back_the_class_shares():
+    np.testing.assert_allclose(metrics.sigmoid(BINARY.prior_logits(np.array([9]), 38)), [10 / 40])
+    shares = metrics.softmax(tasks.MultiClass(["a", "b", "c"]).prior_logits(np.array([1, 2, 6]), 9)[None, :])[0]
+    np.testing.assert_allclose(shares, [2 / 12, 3 / 12, 7 / 12], rtol=1e-6)
 
 
 # Six examples of three classes: actual -> predicted 0->0, 0->0, 0->1, 1->1, 1->2, 2->2.
@@ -288,7 +358,12 @@ def test_a_task_is_written_and_read_back(tmp_path):
         path.write_text(json.dumps(task.describe()))
         again = tasks.read_task(path)
         assert type(again) is type(task) and again.classes == task.classes and again.threshold == task.threshold
+        assert again.main_metric == task.main_metric and again.fixed_threshold
     assert tasks.read_task(path).units == 3 and tasks.MultiClass([3, 1]).classes == ["3", "1"]
+    chosen_later = tasks.Binary(["no", "yes"], threshold=None, metric="f1")
+    path.write_text(json.dumps(chosen_later.describe()))
+    again = tasks.read_task(path)
+    assert (again.main_metric, again.fixed_threshold, again.threshold) == ("f1", False, 0.5)
 
 
 def test_a_missing_or_broken_task_file_says_what_to_run(tmp_path):
@@ -363,7 +438,7 @@ def test_each_tasks_loss_teaches_a_real_model(name, architecture):
     train_texts, train_labels = cue_texts(task, 96, seed=1)
     test_texts, test_labels = cue_texts(task, 48, seed=2)
     (train, test), width = encoded(spec.features, train_texts, test_texts)
-    hparams = LEARNING[architecture] | {"seed": 0, "batch_size": 16, "patience": 30}
+    hparams = LEARNING[architecture] | {"seed": 0, "batch_size": 16, "patience": 30, "class_weight": "balanced"}
     model, rows, _ = fitting.train_model(spec, hparams, width, (train, train_labels), (test, test_labels), task)
     assert model.output_shape == (None, task.units)
     assert rows[-1]["loss"] < rows[0]["loss"]

@@ -15,7 +15,7 @@ from test_models import (
 )
 
 from textclf.core.errors import TextclfError
-from textclf.core.tf_runtime import seed_everything
+from textclf.core.tf_runtime import seed_everything, tf
 from textclf.features import vectorizing
 from textclf.models import zoo
 from textclf.training import fitting
@@ -24,7 +24,7 @@ from textclf.training import fitting
 def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
     tokens, labels = separable_data()
     seed_everything(0)
-    hparams = HPARAMS["bow_mean"] | {"seed": 0, "batch_size": 32, "epochs": 3, "learning_rate": 0.05, "patience": 5}
+    hparams = HPARAMS["bow_mean"] | {"seed": 0, "batch_size": 32, "epochs": 3, "learning_rate": 0.05, "patience": 5, "class_weight": "balanced"}
     logged_before_the_end = []
 
     class Watcher(fitting.keras.callbacks.Callback):  # what `dvc plots show` would see during the run
@@ -43,9 +43,53 @@ def test_dvclive_logs_every_epoch_as_it_ends_and_reads_back(tmp_path):
     assert best_epoch == fitting.best_epoch_of(rows)
     assert json.loads((live_dir / "metrics.json").read_text())["eval"]["loss"] == rows[-1]["val_loss"]
     assert sorted(path.name for path in live_dir.iterdir()) == ["metrics.json", "plots"]  # no dvc.yaml, no report
+    # The main metric at the threshold chosen each epoch, logged beside Keras's own metrics.
+    assert {"val_score", "val_threshold"} <= set(rows[0])
+    assert (live_dir / "plots/metrics/eval/score.tsv").read_text().splitlines()[1] == f"1\t{rows[0]['val_score']}"
 
 
-NGRAM = HPARAMS["ngram"] | {"seed": 0, "batch_size": 32, "epochs": 2, "learning_rate": 0.05, "patience": 2}
+def test_the_one_validation_pass_logs_what_keras_would_have_measured():
+    tokens, labels = separable_data(n=64)
+    seed_everything(0)
+    hparams = HPARAMS["bow_mean"] | {"seed": 0, "batch_size": 16, "epochs": 3, "learning_rate": 0.05, "patience": 5,
+                                     "class_weight": "none"}
+    data = ({"tokens": tokens}, labels)
+    model, rows, best_epoch = fitting.train_model(zoo.model_spec("bow_mean"), hparams, WIDTH, data, data, BINARY)
+    # The kept weights are the best epoch's: Keras's own evaluation of them gives that epoch's logged figures.
+    model.compile(loss=BINARY.loss(), metrics=[BINARY.accuracy()])
+    loss, accuracy = model.evaluate(fitting.make_dataset(*data, 64, WIDTH), verbose=0)
+    assert rows[best_epoch - 1]["val_loss"] == pytest.approx(loss, abs=1e-5)
+    assert rows[best_epoch - 1]["val_accuracy"] == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_balanced_class_weights_are_scikit_learns_and_ride_with_each_training_batch():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.array([0] * 30 + [1] * 6 + [2] * 12)
+    split = vectorizing.as_split(({"tokens": np.ones((48, 3), np.int32)}, labels))
+    weights = fitting.class_weights(THREE_CLASSES, split, "balanced")
+    np.testing.assert_allclose(weights, compute_class_weight("balanced", classes=np.arange(3), y=labels), rtol=1e-6)
+    assert fitting.class_weights(THREE_CLASSES, split, "none") is None
+    assert fitting.class_weights(THREE_LABELS, vectorizing.as_split(({"tokens": np.ones((2, 3), np.int32)},
+                                                                     np.array([[1, 0, 1], [0, 1, 0]]))), "balanced") is None
+    batches = fitting.split_dataset(split, 16, WIDTH, label_dtype="int32", class_weights=weights)
+    for _, batch_labels, batch_weights in batches:
+        np.testing.assert_allclose(batch_weights.numpy(), weights[batch_labels.numpy()])
+
+
+def test_the_output_bias_starts_at_the_class_shares_the_loss_sees():
+    tokens, labels = separable_data(n=40)
+    labels[:] = 0
+    labels[:8] = 1  # 1:4
+    split = vectorizing.as_split(({"tokens": tokens}, labels))
+    model = zoo.build_bow_mean(HPARAMS["bow_mean"], WIDTH, 1)
+    fitting.start_at_prior(model, BINARY, split)
+    assert float(tf.sigmoid(model.get_layer("logit").bias[0])) == pytest.approx(9 / 42, rel=1e-5)
+    fitting.start_at_prior(model, BINARY, split, fitting.class_weights(BINARY, split, "balanced"))
+    assert float(model.get_layer("logit").bias[0]) == pytest.approx(0.0, abs=1e-6)  # balanced: even odds
+
+
+NGRAM = HPARAMS["ngram"] | {"seed": 0, "batch_size": 32, "epochs": 2, "learning_rate": 0.05, "patience": 2, "class_weight": "balanced"}
 
 
 def test_a_multi_class_model_gives_k_logits_and_its_tasks_report():
@@ -92,8 +136,8 @@ def test_compile_uses_the_tasks_loss_on_logits(task, loss):
     assert type(model.loss).__name__ == loss and model.loss.get_config()["from_logits"]
 
 
-def test_best_epoch_is_the_lowest_validation_loss_and_the_first_on_a_tie():
-    rows = [{"val_loss": loss} for loss in (0.5, 0.3, 0.4, 0.3)]
+def test_best_epoch_is_the_highest_validation_score_and_the_first_on_a_tie():
+    rows = [{"val_score": score, "val_loss": loss} for score, loss in ((0.5, 0.1), (0.7, 0.3), (0.6, 0.2), (0.7, 0.3))]
     assert fitting.best_epoch_of(rows) == 2
 
 
@@ -145,7 +189,7 @@ def test_a_frozen_module_encodes_each_text_once_and_trains_as_the_whole_model_wo
     tokens, labels = separable_data() if task.units == 1 else multi_label_data()
     arrays = as_features("text", tokens)
     hparams = HPARAMS["hub_dnn"] | {"handle": tiny_module, "trainable": False, "seed": 0, "batch_size": 32, "epochs": 3,
-                                    "learning_rate": 0.05, "patience": 3}
+                                    "learning_rate": 0.05, "patience": 3, "class_weight": "balanced"}
     spec = zoo.model_spec("hub_dnn")
     runs = {}
     for name, chosen in [("encoded once", spec), ("encoded every epoch", dataclasses.replace(spec, frozen_split=None))]:

@@ -103,7 +103,7 @@ Texts = _checked(p.list_of(p.text), {"type": "array", "items": _STRING, "minItem
 _CLASSES_SCHEMA = {"type": "array", "items": {"type": ["string", "integer"]}, "minItems": 1, "uniqueItems": True}
 Classes = _checked(check_classes, _CLASSES_SCHEMA)
 OptionalClasses = _checked(p.optional(check_classes), _nullable(_CLASSES_SCHEMA))
-Threshold = _checked(p.fraction, _NUMBER | {"exclusiveMinimum": 0, "exclusiveMaximum": 1})
+Threshold = _checked(p.optional(p.fraction), _nullable(_NUMBER | {"exclusiveMinimum": 0, "exclusiveMaximum": 1}))
 Encoding = _checked(_encoding, {"type": "string", "examples": ["utf-8", "latin-1", "cp1252"]})
 Delimiter = _checked(_delimiter, _nullable({"type": "string", "minLength": 1}))
 
@@ -136,7 +136,12 @@ class _Dataset(Block):
     task: _checked(p.optional(p.one_of(*TASK_NAMES)), _nullable({"enum": list(TASK_NAMES)})) = Field(
         None, description="null: read from the labels (a label_delimiter means multi_label; two classes binary)")
     classes: OptionalClasses = Field(None, description="null: the labels found, sorted (whole numbers by value)")
-    threshold: Threshold = Field(0.5, description="The probability above which a binary or multi-label class is chosen")
+    threshold: Threshold = Field(None, description="The probability at or above which a binary or multi-label class "
+                                                   "is chosen; null: each model's own, chosen on the validation split "
+                                                   "to maximize the main metric (F1 when no threshold changes it)")
+    metric: OptionalText = Field(None, description="The main metric: what the leaderboard ranks by, early stopping "
+                                                   "watches and a threshold maximizes; null: accuracy (binary), "
+                                                   "macro_f1 (multi_class) or roc_auc_micro (multi_label)")
     seed: NonNegativeInt = Field(42, description="Seeds the split")
     default_models: Boolean = Field(True, description="Add the default models (ngram, bow_mean) for this dataset")
 
@@ -233,9 +238,13 @@ class TrainedModel(ModelBlock):
                                                     "model's export first")
     seed: NonNegativeInt = 42
     batch_size: PositiveInt = 64
-    epochs: PositiveInt = Field(30, description="A cap: early stopping on the validation loss keeps the best epoch")
+    epochs: PositiveInt = Field(30, description="A cap: early stopping keeps the epoch with the best main metric "
+                                                "on the validation split")
     learning_rate: PositiveFloat = 0.001
-    patience: NonNegativeInt = Field(2, description="Epochs without a lower validation loss before stopping")
+    patience: NonNegativeInt = Field(2, description="Epochs without a better validation main metric before stopping")
+    class_weight: _choice("balanced", "none") = Field(
+        "balanced", description="balanced: every class weighs the same in the loss, however rare (binary and "
+                                "multi_class; a multi-label task's labels keep their own shares); none: every example")
 
 
 class BowMeanModel(TrainedModel):
@@ -261,12 +270,20 @@ class BilstmModel(TrainedModel):
 
 
 class NgramModel(TrainedModel):
-    """A linear model on n-gram bags, naive-Bayes weighted (NBSVM) or plain."""
+    """A linear model on n-gram bags: TF-IDF weighted, naive-Bayes weighted (NBSVM) or plain."""
 
     reads: ClassVar[str | None] = "ngrams"
     architecture: _choice("ngram")
-    weighting: _choice("naive_bayes", "none") = "naive_bayes"
-    l2: NonNegativeFloat = 0.0
+    weighting: _choice("tfidf", "naive_bayes", "none") = Field(
+        "tfidf", description="tfidf: idf-weighted bags of unit length, the strong default on a few thousand texts; "
+                             "naive_bayes: NBSVM's log-count ratios, stronger on tens of thousands of long texts")
+    # A linear model on a few thousand texts: large steps, a light L2 penalty, and the time to reach the penalized
+    # optimum (TF-IDF logistic regression's), which the validation split's main metric keeps rising towards.
+    learning_rate: PositiveFloat = 0.03
+    epochs: PositiveInt = Field(200, description="A cap: early stopping keeps the epoch with the best main metric "
+                                                 "on the validation split")
+    patience: NonNegativeInt = Field(10, description="Epochs without a better validation main metric before stopping")
+    l2: NonNegativeFloat = Field(1e-6, description="L2 penalty on the linear weights (per weight, on the mean loss)")
 
 
 class CnnModel(TrainedModel):
@@ -393,6 +410,7 @@ class Transfer(Block):
     epochs: PositiveInt
     learning_rate: PositiveFloat
     patience: NonNegativeInt
+    class_weight: _choice("balanced", "none") = Field("balanced", description="As a model's: shared by every cell")
     # A setup with a `module` is a hub_dnn on it; one without, an architecture on its own features.
     setups: dict[str, _tagged({"module": ModuleSetup, "architecture": ZooSetup}, "module", "architecture",
                                               by_presence=True)]

@@ -43,6 +43,26 @@ def summary(name: str, rows: labelled_files.Rows, task, block: dict) -> str:
     return "\n".join(lines)
 
 
+# Below this share of the texts, the rarer of two classes makes accuracy a poor main metric.
+RARE_SHARE = 0.25
+
+
+def rare_class_settings(counts: Counter, task) -> tuple[dict, str]:
+    """For a binary dataset whose rarer class is under RARE_SHARE of the texts (``counts`` per label): the keys
+    ``init`` adds to its block (F1 as the main metric, the rare class second, since F1 is the second class's),
+    and why; ({}, "") otherwise."""
+    if task.name != "binary":
+        return {}, ""
+    rare = min(task.classes, key=lambda label: (counts[label], label))
+    common = next(label for label in task.classes if label != rare)
+    share = counts[rare] / max(sum(counts.values()), 1)
+    if share >= RARE_SHARE:
+        return {}, ""
+    return ({"classes": [common, rare], "metric": "f1"},
+            f"'{rare}' is {share:.0%} of the texts: added metric f1 (of '{rare}'), which ranks the models and picks "
+            f"their thresholds, where accuracy would reward always answering '{common}'")
+
+
 def add_dataset(params_path: Path, name: str, block: dict) -> None:
     """Add ``block`` under ``datasets:`` of params.yaml, keeping its comments."""
     from ruamel.yaml import YAML
@@ -84,6 +104,10 @@ def init(name: str, file: Path, text: str | None, label: str | None, delimiter: 
     found = list(dict.fromkeys(label for labels in rows.frame["labels"] for label in labels))
     task = preparation.settled_task(settings, found)
     report = summary(name, rows, task, block)
+    added, why = rare_class_settings(Counter(label for labels in rows.frame["labels"] for label in labels), task)
+    if added:
+        block |= added
+        report += f"\n{why}"
     add_dataset(params_path, name, block)
     layout.write()
     return (f"{report}\nadded datasets.{name} to {params_path} and wrote dvc.yaml; "

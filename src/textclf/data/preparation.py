@@ -247,7 +247,7 @@ def settled_task(settings: dict, found: list[str]) -> Task:
         raise TextclfError(f"datasets.{name}: {len(classes)} class found ({', '.join(map(repr, classes)) or 'none'}): "
                            "a task needs at least two classes")
     try:
-        return TASKS[task](classes, settings["threshold"])
+        return TASKS[task](classes, settings["threshold"], settings["metric"])
     except TextclfError as error:  # the task's own check of its classes
         raise TextclfError(f"params.yaml: datasets.{name}: {error}") from None
 

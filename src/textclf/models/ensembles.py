@@ -42,6 +42,11 @@ class Ensemble(tf.Module):
         self.task_name = tf.Variable(task.name, trainable=False, name="task")
         self.threshold = tf.Variable(task.threshold, trainable=False, dtype=tf.float32, name="threshold")
 
+    def decide_at(self, task: Task) -> None:
+        """Decide as ``task`` does: the same task at the threshold chosen for the ensemble."""
+        self.task = task
+        self.threshold.assign(task.threshold)
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
     def member_logits(self, texts):
         """[n, members * units]: each member's logits side by side, in the order of ``members``."""

@@ -71,46 +71,77 @@ def build_bilstm(hparams: dict, vocab_size: int, units: int) -> keras.Model:
     return keras.Sequential(layers, name="bilstm")
 
 
-@keras.saving.register_keras_serializable(package="textclf")
-class NaiveBayesDense(keras.layers.Layer):
-    """One linear head per class over n-gram bags scaled by that class's naive-Bayes log-count ratios
-    (NBSVM, Wang & Manning 2012): logits = bags . (ratios * kernel) + bias.
-
-    The ratios are statistics of the training labels, set once by ``prime_naive_bayes``
-    and saved with the model, so the exported model needs nothing else. Scaling the
-    kernel rather than the inputs makes every head one sparse matmul together, and
-    keeps the sparse bag's values untouched.
-    """
+class _WeightedBagHead(keras.layers.Layer):
+    """A linear head over n-gram bags that a statistic of the train split reweights (set by ``prime_ngram_weights``)."""
 
     def __init__(self, units: int, kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
+    def add_statistic(self, width: int) -> None:
+        raise NotImplementedError
+
     def build(self, input_shape):
         width = input_shape[-1]
-        self.ratios = self.add_weight(name="ratios", shape=(width, self.units), initializer="ones", trainable=False)
+        self.add_statistic(width)
         self.kernel = self.add_weight(name="kernel", shape=(width, self.units), initializer="glorot_uniform",
                                       regularizer=self.kernel_regularizer)
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
-
-    def call(self, inputs):
-        return tf.sparse.sparse_dense_matmul(inputs, self.ratios * self.kernel) + self.bias
 
     def get_config(self):
         return super().get_config() | {"units": self.units,
                                        "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer)}
 
 
+@keras.saving.register_keras_serializable(package="textclf")
+class NaiveBayesDense(_WeightedBagHead):
+    """One linear head per class over n-gram bags scaled by that class's naive-Bayes log-count ratios
+    (NBSVM, Wang & Manning 2012): logits = bags . (ratios * kernel) + bias.
+
+    The ratios are statistics of the training labels, set once by ``prime_ngram_weights``
+    and saved with the model, so the exported model needs nothing else. Scaling the
+    kernel rather than the inputs makes every head one sparse matmul together, and
+    keeps the sparse bag's values untouched.
+    """
+
+    def add_statistic(self, width: int) -> None:
+        self.ratios = self.add_weight(name="ratios", shape=(width, self.units), initializer="ones", trainable=False)
+
+    def call(self, inputs):
+        return tf.sparse.sparse_dense_matmul(inputs, self.ratios * self.kernel) + self.bias
+
+
+@keras.saving.register_keras_serializable(package="textclf")
+class TfidfDense(_WeightedBagHead):
+    """A linear head over n-gram bags weighted by inverse document frequency and scaled to unit length:
+    logits = (bags . (idf * kernel)) / |bags * idf| + bias, the TF-IDF features of a linear classifier.
+
+    The idf weights are statistics of the training texts, set once by ``prime_ngram_weights`` and saved
+    with the model. The bags are multi-hot, so a bag's squared length is bags . idf^2: one more sparse
+    matmul, and the sparse bag is never densified.
+    """
+
+    def add_statistic(self, width: int) -> None:
+        self.idf = self.add_weight(name="idf", shape=(width, 1), initializer="ones", trainable=False)
+
+    def call(self, inputs):
+        length = tf.sqrt(tf.sparse.sparse_dense_matmul(inputs, tf.square(self.idf)))
+        weighted = tf.sparse.sparse_dense_matmul(inputs, self.idf * self.kernel)
+        return tf.math.divide_no_nan(weighted, length) + self.bias
+
+
 def build_ngram(hparams: dict, vocab_size: int, units: int) -> keras.Model:
-    """A linear model on sparse n-gram bags, naive-Bayes weighted or plain.
+    """A linear model on sparse n-gram bags: TF-IDF weighted, naive-Bayes weighted (NBSVM) or plain.
 
     With several classes or labels, naive-Bayes weighting is one-vs-rest: each
     class scales the n-grams by its own ratios under its own linear head.
     """
     inputs = keras.Input(shape=(vocab_size,), sparse=True, name="ngram_bag")
     regularizer = keras.regularizers.l2(hparams["l2"]) if hparams["l2"] else None
-    if hparams["weighting"] == "naive_bayes":
+    if hparams["weighting"] == "tfidf":
+        logits = TfidfDense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
+    elif hparams["weighting"] == "naive_bayes":
         logits = NaiveBayesDense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
     else:
         logits = keras.layers.Dense(units, kernel_regularizer=regularizer, name="logit", dtype=LOGITS_DTYPE)(inputs)
@@ -135,14 +166,29 @@ def naive_bayes_ratios(indptr: np.ndarray, indices: np.ndarray, positives: np.nd
     return log_count_ratios(class_counts(indptr, indices, positives, width), alpha)
 
 
-def prime_naive_bayes(model: keras.Model, chunks) -> None:
-    """Set each head's ratios from the examples that are positive for it (no NaiveBayesDense: plain weighting).
+def inverse_document_frequencies(document_counts: np.ndarray, documents: int) -> np.ndarray:
+    """Smoothed idf, as scikit-learn's TfidfVectorizer computes it: 1 + log((1 + n) / (1 + df))."""
+    return (1.0 + np.log((1.0 + documents) / (1.0 + document_counts))).astype(np.float32)
+
+
+def prime_ngram_weights(model: keras.Model, chunks) -> None:
+    """Set the statistics an n-gram model's weighting reads from the train split (plain weighting has none):
+    the idf of every n-gram (TfidfDense), or each head's ratios from the examples positive for it
+    (NaiveBayesDense).
 
     ``chunks`` yields (arrays, [n, units] positives) a part of the train split at a time, so the counts
     of a split streamed from its shards never need it whole in memory.
     """
-    layer = next((layer for layer in model.layers if isinstance(layer, NaiveBayesDense)), None)
-    if layer is None:
+    layer = model.get_layer("logit")
+    if isinstance(layer, TfidfDense):
+        width, documents = layer.idf.shape[0], 0
+        counts = np.zeros(width, np.int64)
+        for arrays, positives in chunks:
+            counts += np.bincount(arrays["indices"], minlength=width)  # multi-hot: an n-gram once per text
+            documents += len(positives)
+        layer.idf.assign(inverse_document_frequencies(counts, documents)[:, None])
+        return
+    if not isinstance(layer, NaiveBayesDense):
         return
     width = layer.ratios.shape[0]
     counts = np.zeros((layer.units, 2, width), np.int64)
@@ -243,7 +289,7 @@ def _spec(architecture: str, **parts) -> ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "bow_mean": _spec("bow_mean", build=build_bow_mean),
     "bilstm": _spec("bilstm", build=build_bilstm),
-    "ngram": _spec("ngram", build=build_ngram, prime=prime_naive_bayes),
+    "ngram": _spec("ngram", build=build_ngram, prime=prime_ngram_weights),
     "cnn": _spec("cnn", build=build_cnn, initialize=initialize_from_module),
     "hub_dnn": _spec("hub_dnn", build=build_hub_dnn, frozen_split=split_frozen_module),
 }

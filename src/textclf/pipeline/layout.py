@@ -522,8 +522,9 @@ def render(layout: Layout) -> dict:
         })
         stages[export] = _group(items, {
             "cmd": f"python {_script('export')} ${{key}}",
+            # The train summary holds the threshold the export decides at.
             "deps": [*code_deps(_script("export")), f"{PREPARED}/${{item.dataset}}", f"{FEATURES}/${{item.features}}", *module,
-                     f"{MODELS}/${{key}}/model.keras"],
+                     f"{MODELS}/${{key}}/model.keras", f"{METRICS}/models/${{item.dataset}}/${{key}}/train"],
             "outs": [f"{MODELS}/${{key}}/serving"],
         })
     for name, model in layout.models.items():
@@ -584,7 +585,9 @@ def _metrics(layout: Layout) -> list[str]:
 # The per-model charts each task draws: (title, template, x, file, y). A dataset whose task prepare reads
 # from the labels (no `task`, no label delimiter) gets the charts every single-label task has.
 _CURVES = [("validation loss per epoch", "linear", "step", "train/plots/metrics/eval/loss.tsv", "loss"),
-           ("validation accuracy per epoch", "linear", "step", "train/plots/metrics/eval/accuracy.tsv", "accuracy")]
+           ("validation accuracy per epoch", "linear", "step", "train/plots/metrics/eval/accuracy.tsv", "accuracy"),
+           # What early stopping watches: the dataset's main metric at the threshold chosen that epoch.
+           ("validation main metric per epoch", "linear", "step", "train/plots/metrics/eval/score.tsv", "score")]
 _CONFUSION = [("confusion matrix (test)", "confusion", "actual", "confusion.csv", "predicted")]
 TASK_CHARTS = {
     "binary": [("ROC (test)", "simple", "fpr", "roc.csv", "tpr"),

@@ -51,17 +51,54 @@ _EPSILON = 1e-7
 
 class Task:
     name: str
-    uses_threshold = False  # multi-label decisions need one; the others take the most probable class
-    main_metric: str  # what the leaderboard ranks by, higher is better
-    columns: dict[str, str]  # leaderboard columns from evaluate.json: key -> heading
+    uses_threshold = False  # binary and multi-label decisions need one; multi-class takes the most probable class
+    default_metric: str  # what the leaderboard ranks by unless the dataset names another (higher is better)
+    columns: dict[str, str]  # leaderboard columns from evaluate.json: key -> heading; the metrics a dataset may rank by
+    threshold_metric = ""  # what a threshold chosen on validation maximizes, unless that is the main metric
 
-    def __init__(self, classes: Sequence[str], threshold: float = 0.5):
+    def __init__(self, classes: Sequence[str], threshold: float | None = 0.5, metric: str | None = None):
+        """``threshold`` None: each model's is chosen on the validation split (``chosen_threshold``), 0.5 until then.
+        ``metric`` None: the task's default main metric."""
         self.classes = [str(name) for name in classes]
-        self.threshold = threshold
+        self.fixed_threshold = threshold is not None
+        self.threshold = 0.5 if threshold is None else threshold
+        if metric is not None and metric not in self.columns:
+            raise TextclfError(f"metric must be one of {', '.join(self.columns)} for a {self.name} task, got {metric!r}")
+        self.main_metric = metric or self.default_metric
 
     def describe(self) -> dict:
         """What ``read_task`` reads back."""
-        return {"task": self.name, "classes": self.classes, "threshold": self.threshold}
+        return {"task": self.name, "classes": self.classes, "threshold": self.threshold if self.fixed_threshold else None,
+                "metric": self.main_metric}
+
+    def with_threshold(self, threshold: float) -> "Task":
+        """The same task deciding at ``threshold`` (a model's own, chosen on validation)."""
+        return type(self)(self.classes, threshold, self.main_metric)
+
+    # Choosing ----------------------------------------------------------------
+    def score(self, labels: np.ndarray, logits: np.ndarray) -> float:
+        """The main metric of ``logits`` at this task's threshold."""
+        return float(self.report(labels, logits)[self.main_metric])
+
+    def chosen_threshold(self, labels: np.ndarray, logits: np.ndarray) -> float:
+        """The dataset's fixed threshold, or the one that maximizes the main metric on these (validation) examples.
+
+        A metric that no threshold changes (ROC-AUC) is maximized at any: then ``threshold_metric`` (F1) decides.
+        """
+        if not self.uses_threshold or self.fixed_threshold:
+            return self.threshold
+        truth = self.one_vs_rest(labels)
+        scores = self.probabilities(logits)
+        if self.name == "binary":
+            truth, scores = truth[:, 1], scores[:, 1]
+        metric = self.main_metric if self.main_metric in ("accuracy", "f1", "f1_micro") else self.threshold_metric
+        return metrics.best_threshold(truth.ravel(), scores.ravel(), "accuracy" if metric == "accuracy" else "f1")
+
+    def validation_score(self, labels: np.ndarray, logits: np.ndarray) -> tuple[float, float]:
+        """The main metric at the threshold ``chosen_threshold`` picks on these examples, and that threshold:
+        what early stopping watches each epoch."""
+        threshold = self.chosen_threshold(labels, logits)
+        return self.with_threshold(threshold).score(labels, logits), threshold
 
     @property
     def units(self) -> int:
@@ -88,6 +125,16 @@ class Task:
     # Keras -------------------------------------------------------------------
     def loss(self):
         raise NotImplementedError
+
+    def prior_logits(self, positives: np.ndarray, examples: int) -> np.ndarray:
+        """The head's bias that predicts each class at its share of the train split, before any text is read.
+
+        ``positives`` counts the examples each head is positive for. A head that starts at p = 0.5 spends
+        its first epochs learning the base rate, which a small or imbalanced dataset may stop before
+        reaching (the start recommended by the Keras guide to imbalanced classification).
+        """
+        share = (np.asarray(positives, np.float64) + 1.0) / (examples + 2.0)  # smoothed: an absent class is no -inf
+        return np.log(share / (1.0 - share)).astype(np.float32)
 
     def accuracy(self):
         raise NotImplementedError
@@ -154,16 +201,18 @@ def _precision_recall_f1(true_positives, predicted, actual):
 
 
 class Binary(Task):
-    """Two classes (negative first), one logit: the probability of the second class."""
+    """Two classes (negative first), one logit: the probability of the second class, decided at the threshold."""
 
     name = "binary"
-    main_metric = "accuracy"
+    uses_threshold = True
+    default_metric = "accuracy"
     columns = {"accuracy": "test accuracy", "roc_auc": "ROC-AUC", "f1": "F1"}
+    threshold_metric = "f1"
 
-    def __init__(self, classes: Sequence[str], threshold: float = 0.5):
+    def __init__(self, classes: Sequence[str], threshold: float | None = 0.5, metric: str | None = None):
         if len(classes) != 2:
             raise TextclfError(f"a binary task needs exactly two classes, got {len(classes)}: {list(classes)}")
-        super().__init__(classes, threshold)
+        super().__init__(classes, threshold, metric)
 
     @property
     def units(self) -> int:
@@ -195,7 +244,7 @@ class Binary(Task):
         return tf.math.log(clipped[:, 1:]) - tf.math.log(clipped[:, :1])
 
     def predicted(self, probabilities: np.ndarray) -> np.ndarray:
-        return (probabilities[:, 1] >= 0.5).astype(np.int64)
+        return (probabilities[:, 1] >= self.threshold).astype(np.int64)
 
     @property
     def score_heading(self) -> str:
@@ -203,11 +252,11 @@ class Binary(Task):
 
     def prediction(self, probabilities: np.ndarray, top_k: int) -> dict:
         """The label, and the probability of the second class (the one the model scores)."""
-        return {"label": self.classes[int(probabilities[1] >= 0.5)], "probability": round(float(probabilities[1]), 6),
-                "probabilities": self._every(probabilities)}
+        return {"label": self.classes[int(probabilities[1] >= self.threshold)],
+                "probability": round(float(probabilities[1]), 6), "probabilities": self._every(probabilities)}
 
     def report(self, labels: np.ndarray, logits: np.ndarray) -> dict:
-        return metrics.binary_report(labels, np.asarray(logits).reshape(-1))
+        return metrics.binary_report(labels, np.asarray(logits).reshape(-1), self.threshold)
 
     def curves(self, labels: np.ndarray, probabilities: np.ndarray) -> dict[str, tuple]:
         return {self.classes[1]: (labels == 1, probabilities[:, 1])}
@@ -217,7 +266,7 @@ class MultiClass(Task):
     """K exclusive classes: softmax over K logits."""
 
     name = "multi_class"
-    main_metric = "macro_f1"
+    default_metric = "macro_f1"
     columns = {"macro_f1": "macro F1", "accuracy": "test accuracy", "weighted_f1": "weighted F1"}
 
     def loss(self):
@@ -225,6 +274,11 @@ class MultiClass(Task):
 
     def accuracy(self):
         return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    def prior_logits(self, positives: np.ndarray, examples: int) -> np.ndarray:
+        """Softmax logits of the class shares: log-shares, up to the constant softmax ignores."""
+        share = (np.asarray(positives, np.float64) + 1.0) / (examples + len(self.classes))
+        return np.log(share).astype(np.float32)
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return metrics.softmax(logits)
@@ -272,9 +326,10 @@ class MultiLabel(Task):
 
     name = "multi_label"
     uses_threshold = True
-    main_metric = "roc_auc_micro"
+    default_metric = "roc_auc_micro"
     columns = {"roc_auc_micro": "micro ROC-AUC", "roc_auc_macro": "macro ROC-AUC", "precision_micro": "micro precision",
                "recall_micro": "micro recall", "f1_micro": "micro F1"}
+    threshold_metric = "f1_micro"  # one threshold for every label, chosen on their pooled probabilities
 
     def label_array(self, labels: pd.Series) -> np.ndarray:
         hot = np.zeros((len(labels), self.units), np.int32)
@@ -359,6 +414,6 @@ def read_task(path: Path) -> Task:
         raise TextclfError(f"{path} not found (run `dvc repro prepare@{path.parent.name}`)")
     try:
         described = json.loads(path.read_text(encoding="utf-8"))
-        return TASKS[described["task"]](described["classes"], described["threshold"])
+        return TASKS[described["task"]](described["classes"], described["threshold"], described.get("metric"))
     except (ValueError, KeyError, TypeError) as error:
         raise TextclfError(f"{path} is not a task description ({error}); run `dvc repro prepare@{path.parent.name}`") from None

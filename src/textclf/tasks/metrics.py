@@ -80,10 +80,10 @@ def confusion(labels: np.ndarray, predictions: np.ndarray) -> dict[str, int]:
     }
 
 
-def binary_report(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
-    """Accuracy, loss, precision, recall, F1 and ROC-AUC, rounded for stable diffs."""
+def binary_report(labels: np.ndarray, logits: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Accuracy, loss, precision, recall, F1 (deciding at ``threshold``) and ROC-AUC, rounded for stable diffs."""
     probabilities = sigmoid(logits)
-    counts = confusion(labels, probabilities >= 0.5)
+    counts = confusion(labels, probabilities >= threshold)
     predicted_positive = counts["true_positives"] + counts["false_positives"]
     actual_positive = counts["true_positives"] + counts["false_negatives"]
     precision = counts["true_positives"] / predicted_positive if predicted_positive else 0.0
@@ -96,8 +96,31 @@ def binary_report(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
         "recall": recall,
         "f1": f1,
         "roc_auc": roc_auc(labels, probabilities),
+        "threshold": threshold,
     }
     return {name: round(float(value), 6) for name, value in report.items()}
+
+
+def best_threshold(labels: np.ndarray, scores: np.ndarray, metric: str) -> float:
+    """The threshold (``scores >= threshold`` is positive) that maximizes ``metric`` (accuracy or F1) on these
+    examples, halfway between two neighbouring scores so that it holds for examples near them.
+
+    On a tie the one nearest 0.5 wins: the usual threshold unless the data says otherwise.
+    """
+    labels = np.asarray(labels).astype(bool)
+    true_positives, false_positives, cuts = _ranked_counts(labels, scores)
+    # Candidate k: positive iff score >= cuts[k]; the first candidate calls nothing positive.
+    true_positives, false_positives = np.r_[0, true_positives], np.r_[0, false_positives]
+    positives, negatives = labels.sum(), len(labels) - labels.sum()
+    if metric == "accuracy":
+        values = (true_positives + negatives - false_positives) / max(len(labels), 1)
+    else:
+        values = np.divide(2 * true_positives, true_positives + false_positives + positives,
+                           out=np.zeros(len(true_positives)), where=true_positives + false_positives + positives > 0)
+    above, below = np.r_[1.0, cuts], np.r_[cuts, 0.0]
+    thresholds = np.clip((above + below) / 2, 1e-6, 1 - 1e-6)
+    best = np.flatnonzero(values >= values.max() - 1e-12)
+    return round(float(thresholds[best[np.argmin(np.abs(thresholds[best] - 0.5))]]), 6)
 
 
 def thin(n_points: int, max_points: int) -> np.ndarray:

@@ -44,10 +44,11 @@ bench-small: install
 smoke: install
 	bash benchmarks/smoke_run.sh
 
-# report.md: metrics, params and changed plots of the workspace against REF (default HEAD).
+# report.md: what the workspace changed against REF (default HEAD), each change tested, sized for a
+# pull-request comment; report/full.md is the uncut report (FULL_LINK: where CI keeps it).
 REF ?= HEAD
 report: install
-	textclf report --ref $(REF)
+	textclf report --ref $(REF) --out report.md $(if $(FULL_LINK),--full-link $(FULL_LINK))
 
 clean:
 	rm -rf $(VENV) .pytest_cache

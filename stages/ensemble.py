@@ -17,7 +17,7 @@ from textclf.core.outputs import staged_outputs, write_json
 from textclf.core.tf_runtime import device_summary, seed_everything
 from textclf.models import ensembles
 from textclf.pipeline import layout
-from textclf.reporting import plots
+from textclf.reporting import plots, predictions
 from textclf.serving import exports
 
 CHECKED_TEXTS = 512
@@ -62,8 +62,8 @@ def main() -> None:
     expected = task.probabilities(combiner.predict(validation_logits[:CHECKED_TEXTS], verbose=0))
 
     paths = (layout.export_dir(name), layout.train_log(dataset, name), layout.evaluation(dataset, name),
-             layout.model_plots(name), layout.timing(dataset, name))
-    with staged_outputs(*paths) as (serving_tmp, train_tmp, metrics_tmp, plots_tmp, timing_tmp):
+             layout.model_plots(name), layout.timing(dataset, name), layout.predictions(dataset, name))
+    with staged_outputs(*paths) as (serving_tmp, train_tmp, metrics_tmp, plots_tmp, timing_tmp, predictions_tmp):
         ensembles.export(ensemble, serving_tmp)
         got = exports.Predictor(serving_tmp)(checked)
         difference = float(np.max(np.abs(got - expected))) if checked else 0.0
@@ -80,6 +80,7 @@ def main() -> None:
             **({"threshold": task.threshold} if task.uses_threshold else {}),
         })
         write_json(metrics_tmp, report)
+        predictions.write(predictions_tmp, task, test_labels, logits)
         plots_tmp.mkdir()
         plots.evaluation_plots(task, test_labels, task.probabilities(logits), report, name, plots_tmp)
         write_json(timing_tmp, {"train_seconds": round(seconds, 1), "device": device_summary()})

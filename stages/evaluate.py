@@ -1,4 +1,5 @@
-"""Stage evaluate@<model>: test-set metrics, DVC plot data and PNGs for one trained model.
+"""Stage evaluate@<model>: test-set metrics, DVC plot data and PNGs for one trained model, and its test
+predictions, which a report compares with another revision's.
 
 What is measured and drawn follows the dataset's task (binary, multi-class,
 multi-label). The training-curve picture is drawn here, from the log train
@@ -13,7 +14,7 @@ from textclf.core.outputs import staged_outputs, write_json
 from textclf.features import vectorizing
 from textclf.models import zoo
 from textclf.pipeline import layout
-from textclf.reporting import plots
+from textclf.reporting import plots, predictions
 from textclf.training import fitting
 
 
@@ -31,8 +32,10 @@ def main() -> None:
     history = fitting.read_live_history(layout.train_log(dataset, name))
 
     report = task.report(labels, logits)
-    with staged_outputs(layout.evaluation(dataset, name), layout.model_plots(name)) as (metrics_tmp, plots_tmp):
+    kept = (layout.evaluation(dataset, name), layout.model_plots(name), layout.predictions(dataset, name))
+    with staged_outputs(*kept) as (metrics_tmp, plots_tmp, predictions_tmp):
         write_json(metrics_tmp, report)
+        predictions.write(predictions_tmp, task, labels, logits)
         plots_tmp.mkdir()
         plots.evaluation_plots(task, labels, task.probabilities(logits), report, name, plots_tmp)
         plots.training_curves_png(history, fitting.best_epoch_of(history), plots_tmp / "training_curves.png")

@@ -23,9 +23,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import archive_members, make_project, write_archive, write_params
 
 from textclf import cli
+from textclf.reporting import predictions
 
 pytestmark = pytest.mark.slow
 
@@ -99,11 +101,13 @@ def test_first_repro_runs_every_stage_once(built, tmp_path):
         *(f"{stage}@{m}" for m in SELF_TRAINED for stage in ("train_self", "evaluate_self", "export_self")),
         *(f"transfer@{setup}" for setup in SETUPS),
     }
-    shown = json.dumps(json.loads(dvc(project, "metrics", "show", "--json")))
-    assert "metrics/leaderboards/imdb.json" in shown and "metrics/models/imdb/ngram/evaluate.json" in shown
-    assert "metrics/leaderboards/movie_genres.json" in shown and "metrics/data/movie_genres.json" in shown
-    assert "metrics/models/imdb/ngram/train/metrics.json" in shown  # DVCLive's training summary
-    assert "metrics/transfer_analysis.json" in shown
+    shown = json.loads(dvc(project, "metrics", "show", "--json"))[""]["data"]
+    # What people compare: the leaderboards and the transfer grid; the per-model reports stay files.
+    assert set(shown) == {"metrics/leaderboards/imdb.json", "metrics/leaderboards/movie_genres.json",
+                          "metrics/transfer_analysis.json"}
+    assert (project / "metrics/models/imdb/ngram/evaluate.json").is_file()
+    kept = predictions.read(project / "data/predictions/imdb/ngram.parquet")  # for the report's paired tests
+    assert (kept.task, kept.logits.shape[1]) == ("binary", 1) and len(kept.labels) == len(kept.logits)
     transfer = json.loads((project / "metrics/transfer_analysis.json").read_text())
     assert set(transfer["grid"]) == set(SETUPS) and set(transfer["learning_curve"]["bow_mean"]) == {"32", "64"}
     board = json.loads((project / "metrics/leaderboards/imdb.json").read_text())
@@ -234,12 +238,18 @@ def test_exp_run_sets_a_model_param_reruns_only_what_it_touches_and_the_report_s
     assert [row["models.bow_mean.learning_rate"] for row in rows if row["Experiment"]] == ["0.01"]
 
     # A workspace experiment leaves its params and results in the workspace: the report compares them with HEAD.
-    result = subprocess.run([str(BIN / "textclf"), "report", "--ref", "HEAD"], cwd=project, capture_output=True,
-                            text=True, env=environment())
+    result = subprocess.run([str(BIN / "textclf"), "report", "--ref", "HEAD", "--out", "report.md", "--draws", "100"],
+                            cwd=project, capture_output=True, text=True, env=environment())
     assert result.returncode == 0, result.stderr
     report = (project / "report.md").read_text()
     assert "| params.yaml | models.bow_mean.learning_rate | 0.02   | 0.01" in report
-    assert "metrics/models/imdb/bow_mean/evaluate.json" in report.split("<details>")[0]
+    # bow_mean's change is tested on HEAD's predictions from the DVC cache; the other models are unchanged.
+    summary = report.split("## Summary")[1].split("\n## ")[0]
+    rows = {line.split("|")[1].strip(" `"): line for line in summary.splitlines() if line.startswith("| `")}
+    assert set(rows) == {*MODELS, *HUB_MODELS, *SELF_TRAINED, *ENSEMBLES, "genres_ngram"}
+    assert ("▲ better" in rows["bow_mean"] or "▼ worse" in rows["bow_mean"] or "≈ within noise" in rows["bow_mean"])
+    assert "= unchanged" in rows["ngram"]
+    assert "| metrics/leaderboards/imdb.json | bow_mean.accuracy |" in report.split("<details>")[1]
     assert "### imdb: validation loss per epoch" in report
     assert "](report/imdb-validation-loss-per-epoch.png)" in report
     assert (project / "report/imdb-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")

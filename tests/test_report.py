@@ -175,14 +175,14 @@ def test_a_report_shows_what_changed_and_the_next_one_replaces_it(project):
     assert report.build(project, "HEAD", Path("report.md")) == Path("report.md")
     text = (project / "report.md").read_text()
     assert text.startswith("<!-- textclf report -->\n")
-    assert "| metrics/scores.json | score    | 0.9    | 0.8" in text
+    assert "| metrics/scores.json | score | 0.9000 | 0.8000 | -0.1 |" in text
     assert "| params.yaml | lr      | 0.1    | 0.2" in text
     assert "### curve.csv" in text and "![curve.csv](report/curve-csv.png)" in text
     assert (project / "report/curve-csv.png").read_bytes().startswith(b"\x89PNG")
     git(project, "commit", "-q", "-am", "lr 0.2")
     report.build(project, "HEAD", Path("report.md"))
     assert "No plot changed." in (project / "report.md").read_text()
-    assert sorted(files_under(project / "report")) == [".textclf-report"]
+    assert sorted(files_under(project / "report")) == [".textclf-report", "full.md"]  # the old images are gone
     assert temporaries(project) == []
 
 
@@ -200,7 +200,7 @@ def test_an_interrupted_report_leaves_the_previous_one_whole(project):
     report.build(project, "HEAD", Path("report.md"))
     markdown, images = (project / "report.md").read_text(), files_under(project / "report")
     (project / "params.yaml").write_text("lr: 0.3\n")  # the next report would differ
-    running = subprocess.Popen([str(TEXTCLF), "report"], cwd=project, stderr=subprocess.PIPE, text=True)
+    running = subprocess.Popen([str(TEXTCLF), "report", "--out", "report.md"], cwd=project, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while not temporaries(project) and running.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -225,10 +225,10 @@ def test_temporaries_of_dead_runs_are_removed_and_those_of_live_runs_kept(projec
 def test_nothing_changed_says_so_instead_of_an_empty_table(project):
     git(project, "commit", "-q", "-am", "lr 0.2")
     text = report.build(project, "HEAD", Path("report.md")).read_text()
-    assert "## Metrics that changed\n\nNo metric changed.\n" in text
+    assert "<details><summary>Metrics that changed</summary>\n\nNone.\n" in text
     assert "## Params that changed\n\nNo param changed.\n" in text
     assert "No plot changed." in text
-    assert "| metrics/scores.json | score    | 0.8" in text.split("<details>")[1]  # every metric is still listed
+    assert "| metrics/scores.json | score | 0.8000 | 0.8000 |" in text.split("<summary>Every metric")[1]  # still listed
 
 
 @pytest.mark.parametrize("args, error", [

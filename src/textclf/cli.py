@@ -1,4 +1,5 @@
-"""The ``textclf`` console script: ``init``, ``pipeline``, ``predict`` and ``report`` (also ``python -m textclf``).
+"""The ``textclf`` console script: ``init``, ``pipeline``, ``predict``, ``report`` and ``experiments`` (also
+``python -m textclf``).
 
 Like every stage, it runs inside :func:`textclf.core.errors.run_stage`, so any
 failure ends as one ``error:`` line and a non-zero exit, never a traceback
@@ -66,13 +67,33 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"longer reviews are cut to this many characters (default {predict.MAX_CHARS:,})")
     ask.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
     report = commands.add_parser(
-        "report", parents=[common], help="write a markdown report of what the workspace changed against a git ref",
-        description="Metrics and params diffs and the changed plots (rendered to PNG), for a pull request.",
+        "report", parents=[common], help="what the workspace changed against a git ref: is each change real?",
+        description="Per dataset, each model's main metric at the ref and in the workspace, the change with its "
+        "confidence interval and whether it is beyond noise (tested on the same test texts), and the rank change. "
+        "Without --out it prints this summary; with --out it writes a pull-request report that fits a comment "
+        "(summary first, then params, changed plots and the metric tables). "
+        "Examples: textclf report --ref main; textclf report --ref main --json; "
+        "textclf report --ref origin/main --out report.md",
     )
     report.add_argument("--ref", default="HEAD", help="the git ref to compare with (default: HEAD)")
-    report.add_argument("--out", type=Path, default=Path("report.md"),
-                        help="the markdown file to write; images go to a folder of the same name (default: report.md)")
+    report.add_argument("--out", type=Path, help="write the markdown report here; images (and the uncut report, "
+                        "full.md) go to a folder of the same name")
+    report.add_argument("--json", action="store_true", help="print the summary as JSON (for scripts)")
+    report.add_argument("--level", type=float, default=0.95, help="confidence level of the tests (default 0.95)")
+    report.add_argument("--draws", type=int, default=1000, help="bootstrap resamples per test (default 1000)")
+    report.add_argument("--full-link", help="where readers find the uncut report (e.g. the CI run's artifact URL)")
+    report.add_argument("--limit", type=int, default=65_536,
+                        help="most characters of the markdown report (default 65,536: GitHub's comment limit)")
     report.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
+    grid = commands.add_parser(
+        "experiments", parents=[common], help="a grid of experiments: the params that vary, each dataset's best model",
+        description="The workspace, HEAD and HEAD's experiments (`dvc exp run -S ...`) side by side: the params whose "
+        "values differ between them, and per dataset the best model and its main metric, sorted by the first "
+        "dataset's. Example: dvc exp run -S models.ngram.l2=1e-5 && textclf experiments",
+    )
+    grid.add_argument("--all-commits", action="store_true", help="every commit's run too, not only HEAD's")
+    grid.add_argument("--json", action="store_true", help="print the grid as JSON records (for scripts)")
+    grid.add_argument("--project", type=Path, default=Path("."), help="the project directory (default: current)")
     return parser
 
 
@@ -90,10 +111,35 @@ def _pipeline(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
+    import json
+
     from textclf.reporting import report
 
-    path = report.build(args.project, args.ref, args.out)
-    print(f"report: wrote {visible(str(path))}")
+    if not 0 < args.level < 1 or args.draws < 1 or args.limit < 1000:
+        raise TextclfError("--level must be between 0 and 1, --draws positive and --limit at least 1000")
+    if args.out is not None:
+        path = report.build(args.project, args.ref, args.out, args.draws, args.level, args.limit, args.full_link)
+        print(f"report: wrote {visible(str(path))} ({len(path.read_text(encoding='utf-8')):,} characters)")
+        return
+    changes = report.compared(args.project, args.ref, args.draws, args.level)
+    if args.json:
+        print(json.dumps({"ref": args.ref, "level": args.level, "datasets": [found.as_json() for found in changes]},
+                         indent=2))
+    else:
+        # Model and dataset names are params.yaml keys, but the ref is the user's: each line made safe on its own.
+        print("\n".join(visible(line) for line in report.summary_text(changes, args.ref, args.level).splitlines()))
+
+
+def _experiments(args: argparse.Namespace) -> None:
+    from textclf.reporting import experiments
+
+    table = experiments.grid(args.project, experiments.exp_show(args.project, *(["--all-commits"] if args.all_commits
+                                                                                else [])))
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print("\n".join(visible(line) for line in table.to_string(index=False, na_rep="-", float_format="{:.4f}".format)
+                        .splitlines()))
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -139,4 +185,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.debug:
         os.environ[DEBUG_ENV] = "1"
-    run_stage(lambda: {"init": _init, "pipeline": _pipeline, "predict": _predict, "report": _report}[args.command](args))
+    run_stage(lambda: {"init": _init, "pipeline": _pipeline, "predict": _predict, "report": _report,
+                       "experiments": _experiments}[args.command](args))

@@ -26,6 +26,7 @@ from textclf.core import params as p
 from textclf.core import schema
 from textclf.core.errors import TextclfError
 from textclf.models import architectures
+from textclf.pipeline import chart_templates
 
 DVC_YAML = Path("dvc.yaml")
 PARAMS = Path("params.yaml")
@@ -35,6 +36,8 @@ SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 # Files -------------------------------------------------------------------------
 RAW, PREPARED, FEATURES, MODELS = Path("data/raw"), Path("data/prepared"), Path("data/features"), Path("models")
+# Each model's test predictions (textclf.reporting.predictions): cached by DVC, outside metrics/, which git keeps.
+PREDICTIONS = Path("data/predictions")
 METRICS, PLOTS = Path("metrics"), Path("plots")
 HUB_MODULES = MODELS / "hub"
 PRETRAINED_MODULE, RANDOM_MODULE = HUB_MODULES / "pretrained", HUB_MODULES / "random"
@@ -89,6 +92,10 @@ def train_log(dataset: str, model: str) -> Path:
 
 def evaluation(dataset: str, model: str) -> Path:
     return model_metrics(dataset, model) / "evaluate.json"
+
+
+def predictions(dataset: str, model: str) -> Path:
+    return PREDICTIONS / dataset / f"{model}.parquet"
 
 
 def timing(dataset: str, model: str) -> Path:
@@ -518,7 +525,8 @@ def render(layout: Layout) -> dict:
             "cmd": f"python {_script('evaluate')} ${{key}}",
             "deps": [*code_deps(_script("evaluate")), f"{FEATURES}/${{item.features}}", task, *module,
                      f"{MODELS}/${{key}}/model.keras", f"{METRICS}/models/${{item.dataset}}/${{key}}/train"],
-            "outs": _uncached(f"{METRICS}/models/${{item.dataset}}/${{key}}/evaluate.json", f"{PLOTS}/models/${{key}}"),
+            "outs": [f"{PREDICTIONS}/${{item.dataset}}/${{key}}.parquet",
+                     *_uncached(f"{METRICS}/models/${{item.dataset}}/${{key}}/evaluate.json", f"{PLOTS}/models/${{key}}")],
         })
         stages[export] = _group(items, {
             "cmd": f"python {_script('export')} ${{key}}",
@@ -535,7 +543,8 @@ def render(layout: Layout) -> dict:
             "deps": [*code_deps(_script("ensemble")), str(prepared(model.dataset)),
                      *(str(export_dir(member)) for member in model.block["members"])],
             "params": [model.params_key],
-            "outs": [str(export_dir(name)), *_uncached(train_log(model.dataset, name), evaluation(model.dataset, name),
+            "outs": [str(export_dir(name)), str(predictions(model.dataset, name)),
+                     *_uncached(train_log(model.dataset, name), evaluation(model.dataset, name),
                                                         model_plots(name), timing(model.dataset, name))],
         }
     ranked = [dataset for dataset in layout.datasets if layout.models_of(dataset)]
@@ -567,16 +576,11 @@ def render(layout: Layout) -> dict:
 
 
 def _metrics(layout: Layout) -> list[str]:
-    """Each metrics file by name: a folder would hand DVC the DVCLive .tsv files and the leaderboards' .md tables."""
-    files = []
-    for dataset in layout.datasets:
-        if layout.models_of(dataset):
-            files.append(leaderboard_files(dataset)["json"])
-        files.append(data_report(dataset))
-    for name, model in layout.models.items():
-        files += [evaluation(model.dataset, name), train_log(model.dataset, name) / "metrics.json"]
-    if layout.pretrain_dataset:
-        files.append(PRETRAIN_REPORT)
+    """What people compare across runs (``dvc metrics diff``, ``dvc exp show``): each dataset's leaderboard (every
+    model's rank and headline metrics) and the transfer grid. The per-class tables, data counts, hashes and
+    training summaries stay files that the report, the charts and the leaderboards read: declared, they made
+    ``dvc exp show`` a thousand columns wide."""
+    files = [leaderboard_files(dataset)["json"] for dataset in layout.datasets if layout.models_of(dataset)]
     if layout.transfer_setups:
         files.append(TRANSFER_ANALYSIS)
     return [str(path) for path in files]
@@ -584,14 +588,15 @@ def _metrics(layout: Layout) -> list[str]:
 
 # The per-model charts each task draws: (title, template, x, file, y). A dataset whose task prepare reads
 # from the labels (no `task`, no label delimiter) gets the charts every single-label task has.
-_CURVES = [("validation loss per epoch", "linear", "step", "train/plots/metrics/eval/loss.tsv", "loss"),
-           ("validation accuracy per epoch", "linear", "step", "train/plots/metrics/eval/accuracy.tsv", "accuracy"),
+# Curves and scores compare models: their templates (textclf.pipeline.chart_templates) color by model.
+_CURVES = [("validation loss per epoch", "textclf_curves", "step", "train/plots/metrics/eval/loss.tsv", "loss"),
+           ("validation accuracy per epoch", "textclf_curves", "step", "train/plots/metrics/eval/accuracy.tsv", "accuracy"),
            # What early stopping watches: the dataset's main metric at the threshold chosen that epoch.
-           ("validation main metric per epoch", "linear", "step", "train/plots/metrics/eval/score.tsv", "score")]
+           ("validation main metric per epoch", "textclf_curves", "step", "train/plots/metrics/eval/score.tsv", "score")]
 _CONFUSION = [("confusion matrix (test)", "confusion", "actual", "confusion.csv", "predicted")]
 TASK_CHARTS = {
-    "binary": [("ROC (test)", "simple", "fpr", "roc.csv", "tpr"),
-               ("precision-recall (test)", "simple", "recall", "precision_recall.csv", "precision"), *_CONFUSION],
+    "binary": [("ROC (test)", "textclf_curves", "fpr", "roc.csv", "tpr"),
+               ("precision-recall (test)", "textclf_curves", "recall", "precision_recall.csv", "precision"), *_CONFUSION],
     "multi_class": [*_CONFUSION, ("F1 per class (test)", "bar_horizontal", "f1", "per_class.csv", "class")],
     "multi_label": [("ROC-AUC per label (test)", "bar_horizontal", "roc_auc", "per_class.csv", "class"),
                     ("F1 per label (test)", "bar_horizontal", "f1", "per_class.csv", "class")],
@@ -607,7 +612,7 @@ def _plots(layout: Layout) -> list:
             continue
         board = leaderboard_files(dataset)
         charts.append({f"{dataset}: main test metric by model": {
-            "template": "bar_horizontal", "x": "score", "y": {str(board["csv"]): "model"}}})
+            "template": "textclf_scores", "x": "score", "y": {str(board["csv"]): "model"}}})
         trained = [name for name in names if layout.models[name].family != "ensemble"]
         for title, template, x, file, y in _CURVES:
             charts.append({f"{dataset}: {title}": {
@@ -669,10 +674,13 @@ def check_current(layout: Layout | None = None) -> None:
 
 
 def write() -> Path:
-    """dvc.yaml from params.yaml: every valid block's stages (an invalid block's are left out; its errors say why)."""
+    """dvc.yaml from params.yaml: every valid block's stages (an invalid block's are left out; its errors say why),
+    and, in a DVC project, the plot templates its charts name."""
     text = rendered()
     if not DVC_YAML.is_file() or DVC_YAML.read_text(encoding="utf-8") != text:
         DVC_YAML.write_text(text, encoding="utf-8")
+    if Path(".dvc").is_dir():  # before `dvc init`, a .dvc/ folder would make it fail
+        chart_templates.write()
     return DVC_YAML
 
 
@@ -687,12 +695,15 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(prog="textclf pipeline", description="Write dvc.yaml from params.yaml (textclf.pipeline.layout).")
-    parser.add_argument("--check", action="store_true", help="only check that dvc.yaml is current; exit 1 if it is not")
+    parser.add_argument("--check", action="store_true", help="only check that dvc.yaml is current (exit 1 if it is not) "
+                        "and write the chart templates if they are missing")
     args = parser.parse_args(argv)
     layout = load()
     if args.check:
         check_current(layout)
         layout.check()
+        if Path(".dvc").is_dir():  # the `pipeline` stage: a project rendered before `dvc init` gets them here
+            chart_templates.write()
         print("dvc.yaml is current with params.yaml")
         return
     write()

@@ -10,6 +10,8 @@ import io
 import os
 import random
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -109,6 +111,22 @@ def write_movies_metadata(path: Path, count: int = 240, seed: int = 0) -> Path:
 @pytest.fixture
 def tiny_archive(tmp_path) -> Path:
     return write_archive(tmp_path / "aclImdb_v1.tar.gz", archive_members(per_label=40))
+
+
+def init_repository(project: Path) -> None:
+    """git (with a committer, so tests can commit) and DVC initialised in ``project``."""
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    for key, value in {"user.name": "textclf tests", "user.email": "tests@localhost", "commit.gpgsign": "false"}.items():
+        subprocess.run(["git", "config", key, value], cwd=project, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=project, check=True)
+
+
+def working_copy(project: Path, tmp_path: Path, monkeypatch) -> Path:
+    """A copy of a module's built ``project`` for one test to change, as the current directory."""
+    copy = tmp_path / "project"
+    shutil.copytree(project, copy, symlinks=True)
+    monkeypatch.chdir(copy)
+    return copy
 
 
 def make_project(root: Path, archive: Path, movies: Path | None = None, **overrides) -> Path:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import init_repository, working_copy
 
 from textclf.reporting import comparison, report
 
@@ -72,10 +73,7 @@ def repro(project: Path, models: dict, offset: int) -> None:
 def built(tmp_path_factory):
     """The toy project run with BASE and committed, then run with HEAD in the workspace."""
     project = tmp_path_factory.mktemp("compared")
-    run(project, "git", "init", "-q")
-    for key, value in {"user.name": "textclf tests", "user.email": "tests@localhost", "commit.gpgsign": "false"}.items():
-        run(project, "git", "config", key, value)
-    run(project, sys.executable, "-m", "dvc", "init", "-q")
+    init_repository(project)
     (project / "evaluate.py").write_text(EVALUATE)
     (project / "dvc.yaml").write_text(DVC_YAML.format(python=sys.executable))
     repro(project, BASE, 0)
@@ -87,10 +85,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture
 def project(built, tmp_path, monkeypatch):
-    copy = tmp_path / "project"
-    shutil.copytree(built, copy, symlinks=True)
-    monkeypatch.chdir(copy)
-    return copy
+    return working_copy(built, tmp_path, monkeypatch)
 
 
 def verdicts(changes):
@@ -175,3 +170,12 @@ def test_the_experiment_grid_has_a_column_per_varying_param_and_per_dataset(proj
     text = run(project, str(TEXTCLF), "experiments").splitlines()
     assert text[0].split() == ["experiment", "models.added", "models.improved", "models.removed", "models.retrained",
                                "offset", "toy", "best", "toy", "accuracy"]
+
+
+def test_a_dataset_with_nothing_changed_folds_its_table(project):
+    run(project, "git", "add", "-A")
+    run(project, "git", "commit", "-qm", "head")
+    [toy] = comparison.compare(project, "HEAD", draws=100)
+    assert set(verdicts([toy]).values()) == {"unchanged"}
+    summary = report.summary_markdown([toy], 0.95)
+    assert summary.startswith("### toy: accuracy\n\n4 unchanged.\n\n<details><summary>Its models</summary>\n\n| model |")

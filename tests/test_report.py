@@ -5,7 +5,6 @@ interrupted run leaves every file as it was.
 """
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import init_repository, working_copy
 
 from textclf.core.errors import TextclfError
 from textclf.reporting import report
@@ -96,10 +96,7 @@ def set_learning_rate(project: Path, lr: float) -> None:
 def built_project(tmp_path_factory):
     """The project run at lr 0.1 and committed, then rerun at lr 0.2 in the workspace (not committed)."""
     project = tmp_path_factory.mktemp("built")
-    git(project, "init", "-q")
-    for key, value in {"user.name": "textclf tests", "user.email": "tests@localhost", "commit.gpgsign": "false"}.items():
-        git(project, "config", key, value)
-    dvc(project, "init", "-q")
+    init_repository(project)
     (project / "src").mkdir()
     (project / "src/train.py").write_text(TRAIN)
     (project / "dvc.yaml").write_text(DVC_YAML.format(python=sys.executable))
@@ -113,10 +110,7 @@ def built_project(tmp_path_factory):
 @pytest.fixture
 def project(built_project, tmp_path, monkeypatch):
     """A copy of the built project for one test to write reports into, as the current directory."""
-    copy = tmp_path / "project"
-    shutil.copytree(built_project, copy, symlinks=True)
-    monkeypatch.chdir(copy)
-    return copy
+    return working_copy(built_project, tmp_path, monkeypatch)
 
 
 def files_under(folder: Path) -> dict[str, bytes]:

@@ -117,11 +117,14 @@ def summary_markdown(changes: list[comparison.DatasetChange], level: float) -> s
     """Per dataset: each model's main metric at both revisions, the change and its interval, the verdict, the rank."""
     lines = []
     for dataset in changes:
-        lines += [f"### {dataset.dataset}: {dataset.metric}", "", _counts(dataset) + ".", "",
-                  f"| model | base | head | change [{level:.0%} interval] | verdict | rank |", "|---|---|---|---|---|---|"]
-        lines += [f"| `{change.model}` | {_figure(change.base)} | {_figure(change.head)} | {_interval(change)} | "
+        table = [f"| model | base | head | change [{level:.0%} interval] | verdict | rank |", "|---|---|---|---|---|---|"]
+        table += [f"| `{change.model}` | {_figure(change.base)} | {_figure(change.head)} | {_interval(change)} | "
                   f"{_verdict(change)} | {_rank(change)} |" for change in dataset.models]
-        lines.append("")
+        lines += [f"### {dataset.dataset}: {dataset.metric}", "", _counts(dataset) + ".", ""]
+        # Nothing to review on a dataset whose models are all unchanged: its table is folded.
+        if set(dataset.counts()) == {comparison.UNCHANGED}:
+            table = ["<details><summary>Its models</summary>", "", *table, "", "</details>"]
+        lines += [*table, ""]
     return "\n".join(lines)
 
 

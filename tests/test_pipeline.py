@@ -249,7 +249,7 @@ def test_exp_run_sets_a_model_param_reruns_only_what_it_touches_and_the_report_s
     assert set(rows) == {*MODELS, *HUB_MODELS, *SELF_TRAINED, *ENSEMBLES, "genres_ngram"}
     assert ("▲ better" in rows["bow_mean"] or "▼ worse" in rows["bow_mean"] or "≈ within noise" in rows["bow_mean"])
     assert "= unchanged" in rows["ngram"]
-    assert "| metrics/leaderboards/imdb.json | bow_mean.accuracy |" in report.split("<details>")[1]
+    assert "| metrics/leaderboards/imdb.json | bow_mean.accuracy |" in report.split("<summary>Metrics that changed")[1]
     assert "### imdb: validation loss per epoch" in report
     assert "](report/imdb-validation-loss-per-epoch.png)" in report
     assert (project / "report/imdb-validation-loss-per-epoch.png").read_bytes().startswith(b"\x89PNG")

@@ -84,6 +84,11 @@ class Revision:
         shown = subprocess.run(["git", "show", f"{self.ref}:./{path.as_posix()}"], cwd=self.project, capture_output=True, check=False)
         return shown.stdout if shown.returncode == 0 else None
 
+    def main_metric(self, dataset: str) -> str | None:
+        """What the dataset's leaderboard ranks by, as its chart's data names it (None: no leaderboard)."""
+        chart = self.read_bytes(layout.leaderboard_files(dataset)["csv"])
+        return pd.read_csv(io.BytesIO(chart))["metric"].iloc[0] if chart else None
+
     def leaderboards(self) -> list[str]:
         folder = layout.leaderboard_files("_")["json"].parent
         if self.ref is None:
@@ -104,11 +109,8 @@ def _dvc_cached(project: Path, path: Path, ref: str) -> bytes | None:
 
 def _board(revision: Revision, dataset: str) -> tuple[dict, str | None]:
     """The leaderboard's rows by model, and the main metric it ranks by."""
-    files = layout.leaderboard_files(dataset)
-    board = revision.read_bytes(files["json"])
-    chart = revision.read_bytes(files["csv"])
-    metric = pd.read_csv(io.BytesIO(chart))["metric"].iloc[0] if chart else None
-    return (json.loads(board) if board else {}), metric
+    board = revision.read_bytes(layout.leaderboard_files(dataset)["json"])
+    return (json.loads(board) if board else {}), revision.main_metric(dataset)
 
 
 def compare(project: Path, ref: str, draws: int = 1000, level: float = 0.95) -> list[DatasetChange]:

@@ -7,7 +7,6 @@ values differ between the rows, and per dataset the top of the leaderboard, sort
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pandas as pd
 
 from textclf.core.errors import TextclfError
 from textclf.pipeline import layout
+from textclf.reporting import comparison
 
 
 def exp_show(project: Path, *options: str) -> list[dict]:
@@ -57,11 +57,6 @@ def _flat(tree: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def _main_metric(project: Path, dataset: str) -> str | None:
-    chart = project / layout.leaderboard_files(dataset)["csv"]
-    return pd.read_csv(io.BytesIO(chart.read_bytes()))["metric"].iloc[0] if chart.is_file() else None
-
-
 def grid(project: Path, shown: list[dict]) -> pd.DataFrame:
     """One row per experiment: the params that vary between rows, then per dataset the best model and its main
     metric; sorted by the first dataset's metric, best first."""
@@ -75,7 +70,7 @@ def grid(project: Path, shown: list[dict]) -> pd.DataFrame:
         dataset = Path(path).stem
         if Path(path).parent != layout.leaderboard_files(dataset)["json"].parent:
             continue
-        metric = _main_metric(project, dataset)
+        metric = comparison.Revision(project, None).main_metric(dataset)
         best, score = [], []
         for _, data in found:
             board = ((data.get("metrics") or {}).get(path) or {}).get("data") or {}
